@@ -1,0 +1,35 @@
+"""The ``sigconv`` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .backends_cmd import backends_command
+from .convolve_cmd import convolve_command
+from .errors import SigconvGroup
+from .options import _remember_debug
+
+__all__ = ["main"]
+
+
+@click.group(cls=SigconvGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="sigconv")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_remember_debug,
+              help="Show the full traceback of an error.")
+def main():
+    """sigconv: convolve, deconvolve, correlate and analyse signals (LTI systems).
+
+    Inputs are audio files (WAV, FLAC, OGG, AIFF, ...) or CSV; - means
+    standard input or output. Errors print one line and exit non-zero
+    (2 usage, 3 bad input, 4 incompatible signals, 5 backend, 6 output).
+
+    \b
+    Examples:
+      sigconv convolve samples/dry.wav samples/room-ir.wav -o wet.wav
+      sigconv backends
+    """
+
+
+main.add_command(convolve_command)
+main.add_command(backends_command)

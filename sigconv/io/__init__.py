@@ -1,0 +1,7 @@
+"""Signal input and output: audio through libsndfile, CSV, and pipes."""
+
+from .formats import format_from_name, output_format, output_subtype
+from .reading import read
+from .writing import WriteReport, write
+
+__all__ = ["read", "write", "WriteReport", "format_from_name", "output_format", "output_subtype"]

@@ -1,0 +1,102 @@
+"""The one guard that every array entering the library passes through.
+
+The layout is fixed here, once: inside sigconv a signal is a C-contiguous
+``(frames, channels)`` array of float64 (float32 on request). Nothing
+downstream guesses at shapes or dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvalidSignalError, UsageError
+
+__all__ = ["as_frames", "dtype_for_precision"]
+
+
+def dtype_for_precision(precision: int | str) -> np.dtype:
+    """Return the float dtype for a precision given in bits (``64`` or ``32``).
+
+    Parameters
+    ----------
+    precision : {64, 32}
+        Bits per sample of the computation.
+
+    Returns
+    -------
+    numpy.dtype
+        ``float64`` or ``float32``.
+
+    Examples
+    --------
+    >>> dtype_for_precision(32)
+    dtype('float32')
+    """
+    try:
+        bits = int(precision)
+    except (TypeError, ValueError):
+        bits = None
+    if bits == 64:
+        return np.dtype(np.float64)
+    if bits == 32:
+        return np.dtype(np.float32)
+    raise UsageError(f"precision must be 64 or 32 (bits), not {precision!r}")
+
+
+def as_frames(x, name: str = "signal", dtype=np.float64) -> np.ndarray:
+    """Validate a signal and return it as a ``(frames, channels)`` float array.
+
+    Parameters
+    ----------
+    x : array_like
+        Samples: a 1-D sequence (mono) or a 2-D ``(frames, channels)`` array.
+        Integers, booleans and floats are accepted; integers are converted
+        by value (no rescaling).
+    name : str, optional
+        How error messages refer to the signal, e.g. ``"impulse response"``.
+    dtype : numpy dtype, optional
+        ``float64`` (default) or ``float32``.
+
+    Returns
+    -------
+    numpy.ndarray
+        C-contiguous array of shape ``(frames, channels)`` and the given dtype.
+
+    Raises
+    ------
+    InvalidSignalError
+        If `x` is not numeric, is complex, has more than two dimensions, has
+        no samples, or contains NaN or infinity.
+
+    Examples
+    --------
+    >>> as_frames([1, 2, 3]).shape
+    (3, 1)
+    """
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise InvalidSignalError(f"the {name} is not an array of numbers: {exc}") from exc
+    if arr.dtype.kind == "c":
+        raise InvalidSignalError(
+            f"the {name} is complex; sigconv works on real signals "
+            "(pass the real part, or the real and imaginary parts as two channels)"
+        )
+    if arr.dtype.kind not in "biuf":
+        raise InvalidSignalError(
+            f"the {name} has dtype {arr.dtype}, not numbers; pass an array of ints or floats"
+        )
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise InvalidSignalError(
+            f"the {name} has {arr.ndim} dimensions; expected 1 (mono) or 2 (frames, channels)"
+        )
+    if arr.size == 0:
+        raise InvalidSignalError(f"the {name} is empty (shape {arr.shape}); it needs at least one sample")
+    arr = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=dtype)
+    if not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        raise InvalidSignalError(
+            f"the {name} contains {int((~np.isfinite(arr)).sum())} NaN or infinite samples "
+            f"(first at frame {int(bad[0])}); clean or trim the signal first"
+        )
+    return arr

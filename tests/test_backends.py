@@ -1,0 +1,151 @@
+"""Backends against scipy.signal's direct method, the cost model, and the registry."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from sigconv.backends import (
+    AUTO,
+    Backend,
+    backend_statuses,
+    get_backend,
+    known_backends,
+    mode_slice,
+    register_backend,
+    select_backend,
+)
+from sigconv.backends.costmodel import choose_method, predict_seconds
+from sigconv.backends.direct import DirectBackend
+from sigconv.backends.fft import FFTBackend, plan_fft
+from sigconv.errors import BackendUnavailableError, UsageError
+
+BUILT_IN = [DirectBackend(), FFTBackend()]
+LENGTHS = [1, 2, 3, 7, 8, 64, 101, 1000]
+
+
+def oracle(x, h, mode):
+    """scipy's direct method, channel by channel."""
+    if x.ndim == 1:
+        return scipy.signal.convolve(x, h, mode=mode, method="direct")
+    return np.stack(
+        [scipy.signal.convolve(x[:, c], h[:, c % h.shape[1]], mode=mode, method="direct") for c in range(x.shape[1])],
+        axis=1,
+    )
+
+
+def assert_close(actual, expected, rel=1e-9):
+    assert actual.shape == expected.shape
+    scale = max(np.max(np.abs(expected)), np.finfo(float).tiny)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=rel * scale)
+
+
+@pytest.mark.parametrize("backend", BUILT_IN, ids=lambda b: b.name)
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_backends_match_scipy_direct_for_every_length_pair(backend, mode, rng):
+    for n, m in itertools.product(LENGTHS, LENGTHS):
+        x = rng.standard_normal(n)
+        h = rng.standard_normal(m)
+        assert_close(backend.convolve(x, h, mode), oracle(x, h, mode))
+
+
+@pytest.mark.parametrize("backend", BUILT_IN, ids=lambda b: b.name)
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_backends_convolve_channel_by_channel_and_share_a_mono_kernel(backend, mode, rng):
+    x = rng.standard_normal((500, 3))
+    for h in (rng.standard_normal((37, 3)), rng.standard_normal((37, 1))):
+        assert_close(backend.convolve(x, h, mode), oracle(x, h, mode))
+
+
+@pytest.mark.parametrize("n, m", [(200_000, 300), (300, 200_000), (5_000_000, 1_000), (50_000, 40_000)])
+def test_fft_backend_long_signals_take_the_block_path_and_stay_exact(n, m, rng):
+    x = rng.standard_normal((n, 1))
+    h = rng.standard_normal((m, 1))
+    size, step = plan_fft(n, m)
+    expected = scipy.signal.oaconvolve(x[:, 0], h[:, 0])  # independent FFT implementation
+    assert_close(FFTBackend().convolve(x, h)[:, 0], expected, rel=1e-11)
+    if max(n, m) > 100 * min(n, m):
+        assert step < max(n, m), "long-by-short jobs should use overlap-add blocks"
+
+
+def test_float32_path_stays_float32_and_accurate(rng):
+    x = rng.standard_normal((20_000, 2)).astype(np.float32)
+    h = rng.standard_normal((3_000, 2)).astype(np.float32)
+    out = FFTBackend().convolve(x, h)
+    assert out.dtype == np.float32
+    assert_close(out.astype(np.float64), oracle(x.astype(np.float64), h.astype(np.float64), "full"), rel=1e-5)
+
+
+@pytest.mark.parametrize("n, m", itertools.product([1, 2, 9, 10], [1, 3, 10, 12]))
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_mode_slice_gives_scipys_output_length(n, m, mode):
+    s = mode_slice(n, m, mode)
+    assert s.stop - s.start == scipy.signal.convolve(np.ones(n), np.ones(m), mode=mode).size
+
+
+def test_plan_prefers_one_transform_for_similar_lengths_and_blocks_for_long_by_short():
+    size, step = plan_fft(10_000, 10_000)
+    assert size >= 19_999 and step >= 10_000
+    size, step = plan_fft(10**7, 100)
+    assert 200 <= size < 10**5 and step == size - 99
+
+
+def test_cost_model_picks_direct_for_tiny_kernels_and_fft_for_long_ones():
+    assert choose_method(1_000_000, 1) == "direct"
+    assert choose_method(1_000_000, 4) == "direct"
+    assert choose_method(1_000_000, 10_000) == "fft"
+    assert predict_seconds("direct", 10**6, 10**4) > predict_seconds("fft", 10**6, 10**4)
+    assert select_backend(AUTO, 10**6, 10**4).name == "fft"
+
+
+def test_unknown_backend_error_lists_the_available_ones():
+    with pytest.raises(BackendUnavailableError, match=r"unknown backend 'nope'; available: auto, direct, fft"):
+        get_backend("nope")
+
+
+class _Unavailable(Backend):
+    name = "needs-hardware"
+    description = "a backend whose library is missing"
+
+    def unavailable_reason(self):
+        return "the 'quantum' package is not installed: pip install quantum"
+
+
+class _Doubling(DirectBackend):
+    name = "doubling"
+    description = "direct, times two (to tell it apart in tests)"
+
+    def convolve_full(self, x, h):
+        return 2 * super().convolve_full(x, h)
+
+
+def test_registering_a_backend_makes_it_usable_and_refuses_duplicates(rng):
+    register_backend("doubling", _Doubling, clobber=True)
+    x, h = rng.standard_normal(50), rng.standard_normal(5)
+    np.testing.assert_allclose(get_backend("doubling").convolve(x, h), 2 * oracle(x, h, "full"))
+    with pytest.raises(UsageError, match="already registered"):
+        register_backend("doubling", _Doubling)
+    with pytest.raises(UsageError, match="reserved"):
+        register_backend("auto", _Doubling)
+    assert "doubling" in known_backends
+    with pytest.raises(TypeError):
+        known_backends["x"] = "y"  # the public view is read-only
+
+
+def test_unavailable_backend_is_listed_with_its_reason_and_refused():
+    register_backend("needs-hardware", _Unavailable(), clobber=True)
+    row = next(r for r in backend_statuses() if r.name == "needs-hardware")
+    assert not row.available and "pip install quantum" in row.reason
+    with pytest.raises(BackendUnavailableError, match=r"unavailable: the 'quantum' package.*available: auto, direct, fft"):
+        get_backend("needs-hardware")
+
+
+def test_a_lazy_path_that_fails_to_import_is_reported_not_fatal():
+    register_backend("broken-path", "sigconv_no_such_module:Backend", clobber=True)
+    rows = {r.name: r for r in backend_statuses()}
+    assert not rows["broken-path"].available
+    assert "ModuleNotFoundError" in rows["broken-path"].reason
+    assert rows["direct"].available and rows["fft"].available
