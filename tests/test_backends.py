@@ -79,7 +79,7 @@ def test_float32_path_stays_float32_and_accurate(rng):
     assert_close(out.astype(np.float64), oracle(x.astype(np.float64), h.astype(np.float64), "full"), rel=1e-5)
 
 
-@pytest.mark.parametrize("n, m", itertools.product([1, 2, 9, 10], [1, 3, 10, 12]))
+@pytest.mark.parametrize("n, m", list(itertools.product([1, 2, 9, 10], [1, 3, 10, 12])))
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 def test_mode_slice_gives_scipys_output_length(n, m, mode):
     s = mode_slice(n, m, mode)

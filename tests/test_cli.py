@@ -14,7 +14,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from sigconv import __version__
+from sigconv import __version__, read
 
 from .conftest import REPO, read_float, run_sigconv
 
@@ -332,3 +332,40 @@ def test_backends_command_lists_built_ins(cli):
 def test_repo_root_has_the_promised_layout():
     for name in ("sigconv", "tests", "samples", "pyproject.toml", "README.md", "CHANGELOG.md", ".ci/run"):
         assert (REPO / name).exists(), name
+
+
+def test_flac_from_stdin_and_flac_to_stdout(cli, rng, tmp_path):
+    x = rng.uniform(-0.4, 0.4, (3000, 2))
+    buf = io.BytesIO()
+    sf.write(buf, x, 44100, format="FLAC", subtype="PCM_24")
+    h = tmp_path / "h.wav"
+    sf.write(h, np.array([0.5, 0.25]), 44100, subtype="DOUBLE")
+    result = cli("convolve", "-", h, "--format", "flac", "-o", "-", input=buf.getvalue())
+    assert result.exit_code == 0, result.stderr
+    info = sf.info(io.BytesIO(result.stdout_bytes))
+    assert (info.format, info.subtype, info.samplerate, info.channels) == ("FLAC", "PCM_24", 44100, 2)
+    y, _ = sf.read(io.BytesIO(result.stdout_bytes), always_2d=True)
+    x24, _ = sf.read(io.BytesIO(buf.getvalue()), always_2d=True)
+    np.testing.assert_allclose(y, conv(x24, np.array([0.5, 0.25])), atol=2**-22)
+
+
+def test_wav_from_stdin_to_csv_on_stdout(cli, rng, tmp_path):
+    x = rng.uniform(-0.4, 0.4, 50)
+    buf = io.BytesIO()
+    sf.write(buf, x, 1000, format="WAV", subtype="DOUBLE")
+    h = tmp_path / "h.wav"
+    sf.write(h, np.array([1.0, -1.0]), 1000, subtype="DOUBLE")
+    result = cli("convolve", "-", h, "--format", "csv", input=buf.getvalue())
+    assert result.exit_code == 0, result.stderr
+    table = np.loadtxt(io.StringIO(result.stdout), delimiter=",", skiprows=1)
+    np.testing.assert_allclose(table[:, 0], np.arange(51) / 1000)
+    np.testing.assert_allclose(table[:, 1], np.convolve(x, [1.0, -1.0]), atol=1e-15)
+
+
+def test_input_format_option_reads_a_csv_with_another_extension(cli, tmp_path):
+    (tmp_path / "x.dat").write_text("t,x\n0,1\n0.5,2\n")
+    (tmp_path / "h.dat").write_text("t,h\n0,1\n0.5,1\n")
+    result = cli("convolve", tmp_path / "x.dat", tmp_path / "h.dat", "--input-format", "csv", "-o",
+                 tmp_path / "y.csv")
+    assert result.exit_code == 0, result.stderr
+    assert read(tmp_path / "y.csv").data[:, 0].tolist() == [1.0, 3.0, 2.0]

@@ -15,12 +15,13 @@ __all__ = ["read_input", "write_result"]
 
 
 def read_input(source: str, io: IOOptions, dtype=None) -> Signal:
-    """Read one command input with the command's format and rate options."""
-    fmt = io.input_format
-    if fmt is None and source == "-" and (io.format or "").lower() == "csv":
-        fmt = "csv"
+    """Read one command input with the command's format and rate options.
+
+    Standard input needs no format option: CSV text and audio are told
+    apart by their first bytes.
+    """
     kwargs = {} if dtype is None else {"dtype": dtype}
-    return read(source, format=fmt, rate=io.rate, **kwargs)
+    return read(source, format=io.input_format, rate=io.rate, **kwargs)
 
 
 def write_result(destination: str, result: Signal, io: IOOptions, inputs: list[str]) -> None:

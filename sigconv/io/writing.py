@@ -138,11 +138,12 @@ def write(
 
     Examples
     --------
-    >>> import numpy as np, tempfile, os
+    >>> import numpy as np, tempfile, os, warnings
     >>> path = os.path.join(tempfile.mkdtemp(), "out.wav")
-    >>> report = write(path, np.array([0.5, 2.0]), 8000, subtype="PCM_16")  # doctest: +SKIP
-    >>> report.clipped  # doctest: +SKIP
-    1
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     report = write(path, np.array([0.5, 2.0]), 8000, subtype="PCM_16")
+    >>> report.clipped, round(report.peak_dbfs, 2), caught[0].category.__name__
+    (1, 6.02, 'ClippingWarning')
     """
     destination = os.fspath(destination)
     if isinstance(signal, Signal):
