@@ -4,76 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends import AUTO, mode_slice, select_backend
+from .backends import AUTO, select_backend
 from .backends.base import check_mode
-from .errors import IncompatibleSignalsError
-from .mixing import check_normalize, db_to_gain, ir_energy_scale, ir_onset, normalize_peak
+from .errors import IncompatibleSignalsError, UsageError
+from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
 from .resample import resample
+from .routing import channel_routing, routes_for
 from .signal import Signal
 from .validation import as_frames, dtype_for_precision
 
 __all__ = ["convolve", "convolve_signal", "channel_routing"]
 
-ROUTING_HELP = (
-    "an IR with 1 channel is applied to every input channel, one with as many channels as the "
-    "input channel by channel, a 2-channel IR turns a mono input into stereo, and a 4-channel "
-    "true-stereo IR (LL, LR, RL, RR) is applied to a stereo input as a 2x2 matrix"
-)
-
-
-def channel_routing(input_channels: int, ir_channels: int) -> str:
-    """How an IR's channels map onto an input's channels.
-
-    Returns
-    -------
-    {'shared', 'parallel', 'split', 'matrix'}
-        ``shared``: a mono IR on every input channel; ``parallel``: IR
-        channel *c* on input channel *c*; ``split``: a mono input through
-        each IR channel (mono to multichannel); ``matrix``: a stereo input
-        through a true-stereo IR whose channels are LL, LR, RL, RR (input
-        side first: LR carries the left input to the right output).
-
-    Raises
-    ------
-    IncompatibleSignalsError
-        Any other combination; the message names both channel counts.
-
-    Examples
-    --------
-    >>> channel_routing(2, 1), channel_routing(1, 2), channel_routing(2, 4)
-    ('shared', 'split', 'matrix')
-    """
-    if ir_channels == 1:
-        return "shared"
-    if ir_channels == input_channels:
-        return "parallel"
-    if input_channels == 1:
-        return "split"
-    if input_channels == 2 and ir_channels == 4:
-        return "matrix"
-    raise IncompatibleSignalsError(
-        f"cannot apply an impulse response with {ir_channels} channels to an input with "
-        f"{input_channels} channels: {ROUTING_HELP}"
-    )
-
-
-def _wet(x: np.ndarray, h: np.ndarray, routing: str, mode: str, backend: str) -> np.ndarray:
-    if routing == "matrix":
-        # (xL*LL, xL*LR, xR*RL, xR*RR) -> (L, R) = (xL*LL + xR*RL, xL*LR + xR*RR)
-        x, h = x[:, [0, 0, 1, 1]], h
-    channels = max(x.shape[1], h.shape[1])
-    engine = select_backend(backend, x.shape[0], h.shape[0], channels)
-    y = engine.convolve(x, h, mode)
-    y = y.reshape(y.shape[0], -1)
-    if routing == "matrix":
-        y = y[:, 0:2] + y[:, 2:4]
+def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str) -> np.ndarray:
+    """Run every input-to-output path through one backend call and sum into the outputs."""
+    routes, outputs = routes_for(x.shape[1], h.shape[1])
+    xs = x[:, [r.source for r in routes]]
+    hs = h[:, [r.kernel for r in routes]]
+    engine = select_backend(backend, x.shape[0], h.shape[0], len(routes), x.dtype.name)
+    paths = engine.convolve(xs, hs, mode).reshape(-1, len(routes))
+    if [r.target for r in routes] == list(range(outputs)):
+        return paths
+    y = np.zeros((paths.shape[0], outputs), dtype=paths.dtype)
+    for column, route in enumerate(routes):
+        y[:, route.target] += paths[:, column]
     return y
-
-
-def _dry_full(x: np.ndarray, full_length: int, channels: int, onset: int) -> np.ndarray:
-    dry = np.zeros((full_length, channels), dtype=x.dtype)
-    dry[onset : onset + x.shape[0]] = x  # broadcasts a mono input over the outputs
-    return dry
 
 
 def convolve(
@@ -86,6 +40,7 @@ def convolve(
     dry: float = 0.0,
     gain_db: float = 0.0,
     normalize: str = "none",
+    predelay: int = 0,
     precision: int = 64,
 ) -> np.ndarray:
     """Convolve a signal with an impulse response: ``y = wet * (x ⊗ h) + dry * x``.
@@ -111,10 +66,14 @@ def convolve(
         within 20 dB of its peak) so that it lines up with the direct sound.
     gain_db : float, optional
         Level change applied last, in dB.
-    normalize : {'none', 'peak', 'ir-energy'}, optional
+    normalize : {'none', 'peak', 'ir-energy', 'rms-match'}, optional
         ``none`` (default): the exact LTI output. ``peak``: the mix is
         scaled to a peak of 1.0 (0 dBFS) before `gain_db`. ``ir-energy``:
         the IR is scaled so that its loudest output path has unit energy.
+        ``rms-match``: the mix is scaled so that its RMS equals the input's
+        (a reverb that does not change loudness), before `gain_db`.
+    predelay : int, optional
+        Samples of silence put before the IR: delays the wet path only.
     precision : {64, 32}, optional
         Bits of the float computation and of the result.
 
@@ -148,27 +107,17 @@ def convolve(
     check_mode(mode)
     check_normalize(normalize)
     dtype = dtype_for_precision(precision)
+    if predelay < 0:
+        raise UsageError(f"predelay must be zero or more samples, not {predelay}")
     one_dimensional = np.ndim(x) == 1 and np.ndim(h) == 1
     xs = as_frames(x, "signal", dtype)
     hs = as_frames(h, "impulse response", dtype)
     routing = channel_routing(xs.shape[1], hs.shape[1])
-    if normalize == "ir-energy":
-        hs = hs * dtype.type(ir_energy_scale(hs, routing))
-
-    n, m = xs.shape[0], hs.shape[0]
-    if dry:
-        y = _wet(xs, hs, routing, "full", backend)
-        y *= dtype.type(wet)
-        y += dtype.type(dry) * _dry_full(xs, y.shape[0], y.shape[1], ir_onset(hs))
-        y = y[mode_slice(n, m, mode)]
-    else:
-        y = _wet(xs, hs, routing, mode, backend)
-        if wet != 1:
-            y *= dtype.type(wet)
-    if normalize == "peak":
-        y = normalize_peak(y)
-    if gain_db:
-        y *= dtype.type(db_to_gain(gain_db))
+    hs = prepare_ir(hs, routing, wet=wet, dry=dry, gain_db=gain_db, normalize=normalize, predelay=predelay)
+    y = _convolve_paths(xs, hs, mode, backend)
+    if normalize in POST_NORMALIZATIONS:
+        y = y * dtype.type(post_gain(normalize, gain_db, float(np.max(np.abs(y))), float(np.sum(y.astype(np.float64) ** 2)),
+                                     y.size, float(np.sum(xs.astype(np.float64) ** 2)), xs.size))
     y = np.ascontiguousarray(y, dtype=dtype)
     return y[:, 0] if one_dimensional else y
 
@@ -187,7 +136,7 @@ def convolve_signal(signal: Signal, ir: Signal, mode: str = "full", *, resample_
         when the rates differ, instead of raising.
     **options
         Passed on to :func:`convolve` (``backend``, ``wet``, ``dry``,
-        ``gain_db``, ``normalize``, ``precision``).
+        ``gain_db``, ``normalize``, ``predelay``, ``precision``).
 
     Returns
     -------

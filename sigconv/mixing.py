@@ -6,10 +6,22 @@ import numpy as np
 
 from .errors import UsageError
 
-__all__ = ["NORMALIZE_CHOICES", "ir_onset", "db_to_gain", "normalize_peak", "check_normalize"]
+__all__ = [
+    "NORMALIZE_CHOICES",
+    "POST_NORMALIZATIONS",
+    "ir_onset",
+    "db_to_gain",
+    "normalize_peak",
+    "check_normalize",
+    "trim_leading_silence",
+    "prepare_ir",
+    "post_gain",
+]
 
 #: Accepted values of ``normalize``.
-NORMALIZE_CHOICES = ("none", "peak", "ir-energy")
+NORMALIZE_CHOICES = ("none", "peak", "ir-energy", "rms-match")
+#: Normalizations that need the whole output before they can scale it.
+POST_NORMALIZATIONS = ("peak", "rms-match")
 
 # ISO 3382-1 takes the direct sound to start where the IR first rises to
 # within 20 dB of its peak.
@@ -68,6 +80,99 @@ def normalize_peak(y: np.ndarray) -> np.ndarray:
     """Scale ``y`` so that its largest absolute sample is 1.0 (0 dBFS); silence stays silent."""
     peak = np.max(np.abs(y))
     return y / peak if peak > 0 else y
+
+
+def trim_leading_silence(h: np.ndarray, threshold_db: float) -> tuple[np.ndarray, int]:
+    """Drop the samples before ``h`` first reaches ``threshold_db`` relative to its peak.
+
+    Returns
+    -------
+    h : numpy.ndarray
+        The IR from its first sample at or above the threshold.
+    removed : int
+        How many leading samples were dropped (the latency saved).
+
+    Examples
+    --------
+    >>> trimmed, removed = trim_leading_silence(np.array([0.0, 1e-5, 0.5, 1.0]), -60)
+    >>> trimmed.tolist(), removed
+    ([0.5, 1.0], 2)
+    """
+    removed = ir_onset(h, threshold_db)
+    return h[removed:], removed
+
+
+def prepare_ir(
+    h: np.ndarray,
+    routing: str,
+    *,
+    wet: float = 1.0,
+    dry: float = 0.0,
+    gain_db: float = 0.0,
+    normalize: str = "none",
+    predelay: int = 0,
+) -> np.ndarray:
+    """Fold the wet/dry mix, pre-delay, IR normalization and gain into the IR itself.
+
+    Convolution is linear, so ``wet * (x ⊗ h) + dry * x[t - onset]`` equals
+    ``x ⊗ (wet * h + dry * δ[t - onset])``: the whole mix then costs one
+    convolution and streams like any other. The dry impulse sits at the
+    IR's onset (first sample within 20 dB of the peak) so that dry and
+    direct sound line up; ``predelay`` samples of silence delay the wet path
+    only.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        ``(m, channels)`` impulse response.
+    routing : str
+        From :func:`sigconv.routing.channel_routing`; decides which IR
+        channels carry the dry signal (the diagonal LL and RR of a
+        true-stereo IR, every channel otherwise).
+    wet, dry, gain_db, normalize, predelay
+        As for :func:`sigconv.convolve`. The gain is folded in only when
+        ``normalize`` does not scale the finished output.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m + predelay, channels)`` IR, same dtype.
+    """
+    dtype = h.dtype
+    if normalize == "ir-energy":
+        h = h * dtype.type(ir_energy_scale(h, routing))
+    onset = ir_onset(h)
+    out = np.zeros((h.shape[0] + predelay, h.shape[1]), dtype=dtype)
+    out[predelay:] = h
+    if wet != 1:
+        out *= dtype.type(wet)
+    if dry:
+        dry_channels = [0, 3] if routing == "matrix" else list(range(h.shape[1]))
+        out[onset, dry_channels] += dtype.type(dry)
+    if gain_db and normalize not in POST_NORMALIZATIONS:
+        out *= dtype.type(db_to_gain(gain_db))
+    return out
+
+
+def post_gain(normalize: str, gain_db: float, output_peak: float, output_energy: float, output_samples: int,
+              input_energy: float, input_samples: int) -> float:
+    """The factor that applies ``normalize`` (peak or rms-match) and then ``gain_db`` to a finished output.
+
+    ``*_energy`` are sums of squares and ``*_samples`` counts of samples,
+    both over all frames and channels, so RMS is per sample. Silence is
+    left as it is.
+
+    Examples
+    --------
+    >>> post_gain("rms-match", 0.0, 2.0, output_energy=8.0, output_samples=2, input_energy=1.0, input_samples=1)
+    0.5
+    """
+    scale = 1.0
+    if normalize == "peak" and output_peak > 0:
+        scale = 1.0 / output_peak
+    elif normalize == "rms-match" and output_energy > 0:
+        scale = np.sqrt((input_energy / max(input_samples, 1)) / (output_energy / max(output_samples, 1)))
+    return float(scale * db_to_gain(gain_db))
 
 
 def ir_energy_scale(h: np.ndarray, routing: str) -> float:

@@ -10,7 +10,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-__all__ = ["Stage", "stages"]
+__all__ = ["Stage", "stages", "progress_bar"]
 
 
 def _interactive() -> bool:
@@ -44,7 +44,51 @@ def stages(first: str, quiet: bool = False) -> Iterator[Stage]:
     if quiet or not _interactive():
         yield Stage()
         return
+    with _stderr_console().status(f"[bold]{first}") as status:
+        yield Stage(status)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, rate: float, quiet: bool = False):
+    """A progress bar on stderr with the speed in multiples of real time.
+
+    Yields a function ``update(frames_done, frames_total_or_None)``; with no
+    total (a pipe) the bar shows frames and speed without a percentage.
+    Nothing is shown, and rich is not imported, when ``quiet`` or when
+    stderr is not a terminal.
+
+    Examples
+    --------
+    >>> with progress_bar("convolving", 48000, quiet=True) as update:
+    ...     update(48000, 96000)
+    """
+    if quiet or not _interactive():
+        yield lambda done, total: None
+        return
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    started = time.perf_counter()
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[seconds]} s of audio"),
+        TextColumn("{task.fields[speed]}x real time"),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task(description, total=None, seconds="0.0", speed="-")
+
+        def update(done: int, total: int | None) -> None:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, total=total, seconds=f"{done / rate:.1f}",
+                       speed=f"{done / rate / elapsed:.0f}")
+
+        yield update
+
+
+def _stderr_console():
     from rich.console import Console
 
-    with Console(stderr=True).status(f"[bold]{first}") as status:
-        yield Stage(status)
+    return Console(stderr=True)

@@ -58,6 +58,10 @@ class Signal:
         """Length in seconds."""
         return self.frames / self.rate
 
+    def renamed(self, name: str) -> "Signal":
+        """Return a copy that names another source."""
+        return replace(self, name=name)
+
     def with_data(self, data: np.ndarray, **changes) -> "Signal":
         """Return a copy carrying new samples (and any other changed fields)."""
         return replace(self, data=data, **changes)

@@ -18,9 +18,9 @@ from sigconv.backends import (
     register_backend,
     select_backend,
 )
-from sigconv.backends.costmodel import choose_method, predict_seconds
 from sigconv.backends.direct import DirectBackend
-from sigconv.backends.fft import FFTBackend, plan_fft
+from sigconv.backends.fft import FFTBackend, fast_length
+from sigconv.planner import choose_plan
 from sigconv.errors import BackendUnavailableError, UsageError
 
 BUILT_IN = [DirectBackend(), FFTBackend()]
@@ -64,11 +64,11 @@ def test_backends_convolve_channel_by_channel_and_share_a_mono_kernel(backend, m
 def test_fft_backend_long_signals_take_the_block_path_and_stay_exact(n, m, rng):
     x = rng.standard_normal((n, 1))
     h = rng.standard_normal((m, 1))
-    size, step = plan_fft(n, m)
+    plan = choose_plan(n, m, 1, 1, 1, method="fft")
     expected = scipy.signal.oaconvolve(x[:, 0], h[:, 0])  # independent FFT implementation
     assert_close(FFTBackend().convolve(x, h)[:, 0], expected, rel=1e-11)
-    if max(n, m) > 100 * min(n, m):
-        assert step < max(n, m), "long-by-short jobs should use overlap-add blocks"
+    if n > 100 * m:
+        assert plan.hop < n, "long-by-short jobs should stream in hops"
 
 
 def test_float32_path_stays_float32_and_accurate(rng):
@@ -86,19 +86,19 @@ def test_mode_slice_gives_scipys_output_length(n, m, mode):
     assert s.stop - s.start == scipy.signal.convolve(np.ones(n), np.ones(m), mode=mode).size
 
 
-def test_plan_prefers_one_transform_for_similar_lengths_and_blocks_for_long_by_short():
-    size, step = plan_fft(10_000, 10_000)
-    assert size >= 19_999 and step >= 10_000
-    size, step = plan_fft(10**7, 100)
-    assert 200 <= size < 10**5 and step == size - 99
+def test_fast_length_matches_scipy():
+    from scipy.fft import next_fast_len
+
+    for n in list(range(1, 3000)) + [144_001, 10**6 + 1, 2**20 + 1, 3**13 + 1]:
+        assert fast_length(n) == next_fast_len(n, real=True), n
 
 
 def test_cost_model_picks_direct_for_tiny_kernels_and_fft_for_long_ones():
-    assert choose_method(1_000_000, 1) == "direct"
-    assert choose_method(1_000_000, 4) == "direct"
-    assert choose_method(1_000_000, 10_000) == "fft"
-    assert predict_seconds("direct", 10**6, 10**4) > predict_seconds("fft", 10**6, 10**4)
+    assert choose_plan(1_000_000, 1, 1, 1, 1).method == "direct"
+    assert choose_plan(1_000_000, 4, 1, 1, 1).method == "direct"
+    assert choose_plan(1_000_000, 10_000, 1, 1, 1).method == "fft"
     assert select_backend(AUTO, 10**6, 10**4).name == "fft"
+    assert select_backend(AUTO, 10**6, 3).name == "direct"
 
 
 def test_unknown_backend_error_lists_the_available_ones():

@@ -2,8 +2,8 @@
 
 Built in: ``direct`` (time domain) and ``fft`` (frequency domain). Others
 come from the ``sigconv.backends`` entry-point group or
-:func:`register_backend`. ``"auto"`` picks by the cost model in
-:mod:`sigconv.backends.costmodel`.
+:func:`register_backend`. ```"auto"`` picks by the cost model in
+:mod:`sigconv.planner`.
 """
 
 from .base import MODES, Backend, mode_slice
@@ -34,8 +34,8 @@ __all__ = [
 ]
 
 
-def select_backend(name: str, n: int, m: int, channels: int = 1) -> Backend:
-    """The backend to use for a job: ``name`` itself, or the cost model's pick for ``"auto"``.
+def select_backend(name: str, n: int, m: int, channels: int = 1, dtype="float64") -> Backend:
+    """The backend to use for a job: ``name`` itself, or the planner's pick for ``"auto"``.
 
     Examples
     --------
@@ -43,7 +43,7 @@ def select_backend(name: str, n: int, m: int, channels: int = 1) -> Backend:
     'direct'
     """
     if name == AUTO:
-        from .costmodel import choose_method
+        from ..planner import choose_plan
 
-        return get_backend(choose_method(n, m, channels))
+        return get_backend(choose_plan(n, m, channels, channels, channels, dtype).method)
     return get_backend(name)

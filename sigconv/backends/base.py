@@ -119,6 +119,30 @@ class Backend:
         """
         raise NotImplementedError
 
+    def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None):
+        """A streaming engine that convolves input blocks with ``h`` along ``routes``.
+
+        The default runs :meth:`convolve_full` block by block and adds the
+        overlapping tails (:class:`sigconv.engine.BlockOverlapAdd`), so every
+        backend streams; backends with a better scheme override this.
+
+        Parameters
+        ----------
+        h : numpy.ndarray
+            ``(m, kernel_channels)`` impulse response.
+        routes : list of sigconv.routing.Route
+            Input-to-output paths.
+        in_channels, out_channels : int
+        dtype : numpy dtype
+        n_hint : int, optional
+            Expected input length, when known.
+        block : int, optional
+            Block length chosen by the user (``--block``).
+        """
+        from ..engine import BlockOverlapAdd
+
+        return BlockOverlapAdd(self, h, routes, in_channels, out_channels, block=block or (1 << 16), dtype=dtype)
+
     def convolve(self, x: np.ndarray, h: np.ndarray, mode: str = "full") -> np.ndarray:
         """Convolve ``x`` with ``h`` along axis 0.
 

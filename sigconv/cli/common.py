@@ -11,7 +11,7 @@ from ..io import read, write
 from ..signal import Signal
 from .options import IOOptions
 
-__all__ = ["read_input", "write_result"]
+__all__ = ["read_input", "write_result", "report_clipping"]
 
 
 def read_input(source: str, io: IOOptions, dtype=None) -> Signal:
@@ -32,5 +32,10 @@ def write_result(destination: str, result: Signal, io: IOOptions, inputs: list[s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClippingWarning)
         report = write(destination, result, format=io.format, subtype=subtype, protect=inputs)
-    if report.clipped:
+    report_clipping(report)
+
+
+def report_clipping(report) -> None:
+    """Say on stderr how many samples were clipped, if any."""
+    if report is not None and report.clipped:
         click.echo(f"Warning: {report.clipping_message()}", err=True)

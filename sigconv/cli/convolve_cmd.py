@@ -5,11 +5,10 @@ from __future__ import annotations
 import click
 
 from ..backends import AUTO, MODES
-from ..convolution import convolve_signal
 from ..mixing import NORMALIZE_CHOICES
-from ..progress import stages
-from ..validation import dtype_for_precision
-from .common import read_input, write_result
+from ..pipeline import convolve_file
+from ..progress import progress_bar
+from .common import report_clipping
 from .options import common_options, io_options, resolve_output
 
 
@@ -27,36 +26,60 @@ from .options import common_options, io_options, resolve_output
 @click.option("--gain", "gain_db", type=float, default=0.0, show_default=True, metavar="DB",
               help="Level change applied last, in dB.")
 @click.option("--normalize", type=click.Choice(NORMALIZE_CHOICES), default="none", show_default=True,
-              help="none: exact LTI output; peak: scale the result to 0 dBFS; ir-energy: scale the IR to unit energy.")
+              help="none: exact LTI output; peak: scale the result to 0 dBFS; ir-energy: scale the IR to unit "
+              "energy; rms-match: make the output as loud (RMS) as the input.")
+@click.option("--predelay", "predelay_ms", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              metavar="MS", help="Delay the wet signal by this many milliseconds.")
+@click.option("--trim-ir", "trim_ir", is_flag=True,
+              help="Drop the IR's leading silence (below --trim-db) so that no latency is added.")
+@click.option("--trim-db", type=float, default=-60.0, show_default=True, metavar="DB",
+              help="Level relative to the IR's peak below which --trim-ir drops leading samples.")
 @click.option("--resample", "resample_ir", is_flag=True,
-              help="Resample the IR to the input's sample rate when they differ.")
+              help="Resample the IR to the input's sample rate when they differ (its gain is kept).")
 @click.option("--precision", type=click.Choice(["64", "32"]), default="64", show_default=True,
               help="Bits of the float computation.")
+@click.option("--block", type=click.IntRange(min=1), default=None, metavar="FRAMES",
+              help="Experts: engine partition length in frames (default: chosen by the cost model).")
 @common_options
-def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, normalize, resample_ir,
-                     precision, quiet):
+def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, normalize, predelay_ms, trim_ir,
+                     trim_db, resample_ir, precision, block, quiet):
     """Convolve INPUT with the impulse response IR: the output of the LTI system.
 
     INPUT and IR are audio files (WAV, FLAC, OGG, AIFF, ...) or CSV; INPUT
     may be - for standard input. The result keeps the input's sample rate
-    and, where the output format allows, its sample type.
+    and, where the output format allows, its sample type. Long inputs are
+    streamed: memory stays bounded whatever their length.
 
     \b
     Examples:
       sigconv convolve dry.wav hall.wav -o wet.wav
       sigconv convolve guitar.flac cab.wav --dry 0.7 --wet 0.3 -o mix.flac
+      sigconv convolve vocal.wav plate.wav --trim-ir --predelay 20 --normalize rms-match -o out.wav
       sigconv convolve sensor.csv --rate 100 lowpass.csv -o smooth.csv
       cat dry.wav | sigconv convolve - hall.wav -o - | sox -t wav - -d
     """
     output = resolve_output(io.output)
-    dtype = dtype_for_precision(precision)
-    with stages("reading inputs", quiet) as stage:
-        signal = read_input(input_path, io, dtype)
-        ir = read_input(ir_path, io, dtype)
-        stage.step(f"convolving {signal.frames} frames with a {ir.frames}-tap IR")
-        result = convolve_signal(
-            signal, ir, mode, resample_ir=resample_ir, backend=backend, wet=wet, dry=dry,
-            gain_db=gain_db, normalize=normalize, precision=int(precision),
+    rate_hint = _rate_hint(input_path)
+    with progress_bar("convolving", rate_hint, quiet) as update:
+        report = convolve_file(
+            input_path, ir_path, output, mode=mode, backend=backend, wet=wet, dry=dry, gain_db=gain_db,
+            normalize=normalize, precision=int(precision), resample_ir=resample_ir,
+            trim_db=trim_db if trim_ir else None, predelay_ms=predelay_ms, block=block,
+            input_format=io.input_format, rate=io.rate, format=io.format, subtype=io.subtype, progress=update,
         )
-        stage.step(f"writing {output}")
-        write_result(output, result, io, [input_path, ir_path])
+    if not quiet:
+        for note in report.notes:
+            click.echo(f"Note: {note}", err=True)
+    report_clipping(report.write)
+
+
+def _rate_hint(path: str) -> float:
+    """The input's sample rate for the progress display (48 kHz when it cannot be known yet)."""
+    if path == "-":
+        return 48000.0
+    try:
+        import soundfile
+
+        return float(soundfile.info(path).samplerate)
+    except Exception:
+        return 48000.0

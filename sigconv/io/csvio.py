@@ -155,7 +155,7 @@ def parse_csv(text: str, rate: float | None = None, source: str = "CSV input") -
     return np.ascontiguousarray(table), float(rate)
 
 
-def format_csv(data: np.ndarray, rate: float, names: list[str] | None = None) -> str:
+def format_csv(data: np.ndarray, rate: float, names: list[str] | None = None, start: int = 0) -> str:
     """Render samples as CSV with a ``time`` column and a header row.
 
     Digits are enough to read back the same values: 9 significant digits
@@ -169,6 +169,8 @@ def format_csv(data: np.ndarray, rate: float, names: list[str] | None = None) ->
         Sample rate in Hz; the time column is ``frame / rate``.
     names : list of str, optional
         Channel column names (default ``ch1``, ``ch2``...).
+    start : int, optional
+        Frame number of the first row (for writing in blocks).
 
     Returns
     -------
@@ -185,7 +187,7 @@ def format_csv(data: np.ndarray, rate: float, names: list[str] | None = None) ->
     frames, channels = data.shape
     names = names or [f"ch{i + 1}" for i in range(channels)]
     digits = 9 if data.dtype == np.float32 else 17
-    table = np.column_stack([np.arange(frames) / float(rate), data.astype(np.float64)])
+    table = np.column_stack([np.arange(start, start + frames) / float(rate), data.astype(np.float64)])
     out = io.StringIO()
     out.write(",".join(["time", *names]) + "\n")
     np.savetxt(out, table, fmt=["%.17g"] + [f"%.{digits}g"] * channels, delimiter=",")

@@ -1,0 +1,309 @@
+"""Block-by-block readers and writers, so long signals never sit whole in memory.
+
+:func:`open_reader` streams audio files through libsndfile and WAV from
+standard input through :mod:`sigconv.io.wavstream`; anything else (CSV,
+FLAC on a pipe) is read whole and served in blocks. :func:`open_writer`
+streams to an atomic temporary file or to standard output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import InvalidSignalError, OutputError, SignalNotFoundError, UnreadableSignalError
+from ..signal import Signal
+from .atomic import atomic_path, refuse_input_overwrite
+from .csvio import format_csv
+from .formats import CSV, clips_at_full_scale, format_from_name, output_format, output_subtype
+from .reading import _looks_like_text, read
+from .wavstream import PIPE_SUBTYPES, decode_frames, encode_frames, read_wav_header, streaming_header
+from .writing import WriteReport, _audio_rate
+
+__all__ = ["SignalReader", "open_reader", "SignalWriter", "open_writer"]
+
+
+class SignalReader:
+    """Blocks of ``(frames, channels)`` samples with the signal's facts.
+
+    Attributes
+    ----------
+    rate : float
+    channels : int
+    frames : int or None
+        Total frames, or None where a pipe does not say.
+    subtype, format : str or None
+    name : str
+    """
+
+    def __init__(self, name, rate, channels, frames, subtype, fmt, dtype):
+        self.name, self.rate, self.channels, self.frames = name, rate, channels, frames
+        self.subtype, self.format, self.dtype = subtype, fmt, np.dtype(dtype)
+        self.frames_read = 0
+
+    def _raw_blocks(self, size: int) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def blocks(self, size: int) -> Iterator[np.ndarray]:
+        """Yield validated blocks of at most ``size`` frames; raise if there were none."""
+        for block in self._raw_blocks(size):
+            if not np.isfinite(block).all():
+                bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                raise InvalidSignalError(
+                    f"{self.name!r} contains NaN or infinite samples (first at frame {self.frames_read + bad}); "
+                    "clean or trim the signal first"
+                )
+            self.frames_read += block.shape[0]
+            yield block
+        if self.frames_read == 0:
+            raise InvalidSignalError(f"{self.name!r} holds no samples; it needs at least one frame")
+
+    def close(self) -> None:
+        """Release the underlying file."""
+
+
+class _SoundFileReader(SignalReader):
+    def __init__(self, path: str, dtype):
+        import soundfile as sf
+
+        try:
+            self._file = sf.SoundFile(path)
+        except sf.LibsndfileError as exc:
+            raise UnreadableSignalError(
+                f"cannot read {path!r} as audio ({exc.error_string}); sigconv reads what libsndfile "
+                "reads (WAV, FLAC, OGG, AIFF, ...) and CSV (use a .csv name or --input-format csv)"
+            ) from exc
+        f = self._file
+        super().__init__(path, f.samplerate, f.channels, f.frames, f.subtype, f.format, dtype)
+
+    def _raw_blocks(self, size):
+        while True:
+            block = self._file.read(size, dtype=self.dtype.name, always_2d=True)
+            if block.shape[0] == 0:
+                return
+            yield block
+
+    def close(self):
+        self._file.close()
+
+
+class _WavPipeReader(SignalReader):
+    def __init__(self, stream, first: bytes, dtype):
+        self._stream = stream
+        self._format = read_wav_header(stream, first)
+        fmt = self._format
+        frames = None if fmt.data_size is None else fmt.data_size // fmt.frame_bytes
+        super().__init__("-", fmt.rate, fmt.channels, frames, fmt.subtype, "WAV", dtype)
+
+    def _raw_blocks(self, size):
+        fmt = self._format
+        remaining = fmt.data_size
+        leftover = b""
+        while remaining is None or remaining > 0:
+            want = size * fmt.frame_bytes - len(leftover)
+            if remaining is not None:
+                want = min(want, remaining - len(leftover))
+            chunk = self._stream.read(want) if want > 0 else b""
+            if not chunk and not leftover:
+                return
+            raw = leftover + chunk
+            whole = len(raw) - len(raw) % fmt.frame_bytes
+            raw, leftover = raw[:whole], raw[whole:]
+            if remaining is not None:
+                remaining -= whole
+            if whole:
+                yield decode_frames(raw, fmt, self.dtype)
+            if not chunk:
+                return
+
+
+class _ArrayReader(SignalReader):
+    def __init__(self, signal: Signal):
+        self._data = signal.data
+        super().__init__(signal.name, signal.rate, signal.channels, signal.frames, signal.subtype, signal.format,
+                         signal.data.dtype)
+
+    def _raw_blocks(self, size):
+        for start in range(0, self._data.shape[0], size):
+            yield self._data[start : start + size]
+
+
+def open_reader(source: str, format: str | None = None, rate: float | None = None, dtype=np.float64) -> SignalReader:
+    """Open ``source`` (a path or ``"-"``) for block-by-block reading.
+
+    Audio files and WAV on standard input stream; CSV and other formats on
+    standard input are read whole (they are small, or cannot be decoded
+    without seeking).
+
+    Raises
+    ------
+    SignalNotFoundError, UnreadableSignalError, InvalidSignalError
+        As :func:`sigconv.read`.
+    """
+    fmt = format.upper() if format else None
+    if source == "-":
+        stream = sys.stdin.buffer
+        first = stream.read(12)
+        if fmt in (None, "WAV") and first[:4] == b"RIFF" and first[8:12] == b"WAVE":
+            return _WavPipeReader(stream, first, dtype)
+        return _ArrayReader(read(first + stream.read(), format=fmt, rate=rate, dtype=dtype).renamed("-"))
+    if not os.path.exists(source):
+        raise SignalNotFoundError(f"input file {source!r} does not exist")
+    fmt = fmt or format_from_name(source)
+    if fmt == CSV or os.path.isdir(source) or os.path.getsize(source) == 0:
+        return _ArrayReader(read(source, format=fmt, rate=rate, dtype=dtype))
+    with open(source, "rb") as f:
+        if fmt is None and _looks_like_text(f.read(4096)):
+            return _ArrayReader(read(source, format=CSV, rate=rate, dtype=dtype))
+    return _SoundFileReader(source, dtype)
+
+
+class SignalWriter:
+    """Takes ``(frames, channels)`` blocks; clips integer subtypes and counts what it clipped."""
+
+    def __init__(self, destination: str, fmt: str, subtype: str | None, rate: float, channels: int):
+        self.destination, self.format, self.subtype = destination, fmt, subtype
+        self.rate, self.channels = rate, channels
+        self.frames = 0
+        self.clipped = 0
+        self.peak = 0.0
+        self._clips = clips_at_full_scale(subtype)
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block``."""
+        if block.shape[0] == 0:
+            return
+        peak = float(np.max(np.abs(block)))
+        self.peak = max(self.peak, peak)
+        if self._clips and peak > 1.0:
+            self.clipped += int(np.count_nonzero(np.abs(block) > 1.0))
+            block = np.clip(block, -1.0, 1.0)
+        self._write(block)
+        self.frames += block.shape[0]
+
+    def _write(self, block: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the output (flush buffers, write trailers)."""
+
+    def report(self) -> WriteReport:
+        return WriteReport(self.destination, self.format, self.subtype, self.frames, self.channels, self.clipped,
+                           self.peak)
+
+
+class _SoundFileWriter(SignalWriter):
+    def __init__(self, target, destination, fmt, subtype, rate, channels):
+        import soundfile as sf
+
+        super().__init__(destination, fmt, subtype, rate, channels)
+        try:
+            self._file = sf.SoundFile(target, "w", samplerate=_audio_rate(rate), channels=channels, subtype=subtype,
+                                      format=fmt)
+        except sf.LibsndfileError as exc:
+            raise OutputError(f"libsndfile could not write {fmt}/{subtype}: {exc.error_string}") from exc
+
+    def _write(self, block):
+        self._file.write(block)
+
+    def close(self):
+        self._file.close()
+
+
+class _WavPipeWriter(SignalWriter):
+    def __init__(self, stream, destination, subtype, rate, channels):
+        super().__init__(destination, "WAV", subtype, rate, channels)
+        self._stream = stream
+        stream.write(streaming_header(channels, _audio_rate(rate), subtype))
+
+    def _write(self, block):
+        self._stream.write(encode_frames(block, self.subtype))
+
+    def close(self):
+        self._stream.flush()
+
+
+class _CsvWriter(SignalWriter):
+    def __init__(self, stream, destination, rate, channels, dtype):
+        super().__init__(destination, CSV, None, rate, channels)
+        self._stream = stream
+        self._dtype = np.dtype(dtype)
+        self._header_written = False
+
+    def _write(self, block):
+        text = format_csv(block.astype(self._dtype, copy=False), self.rate, start=self.frames)
+        if self._header_written:
+            text = text.split("\n", 1)[1]
+        self._header_written = True
+        self._stream.write(text.encode("utf-8"))
+
+    def close(self):
+        if not self._header_written:
+            self._stream.write(format_csv(np.zeros((0, self.channels)), self.rate).encode("utf-8"))
+        self._stream.flush()
+
+
+@contextlib.contextmanager
+def open_writer(destination: str, rate: float, channels: int, *, format: str | None = None,
+                subtype: str | None = None, source_subtype: str | None = None, protect: Iterable[str] = (),
+                dtype=np.float64) -> Iterator[SignalWriter]:
+    """Open ``destination`` (a path or ``"-"``) for block-by-block writing.
+
+    A file is written under a temporary name in its folder and renamed into
+    place when the ``with`` block ends without an exception; on an
+    exception it is removed and an existing file is left as it was.
+    Standard output gets WAV with a streaming header (float by default),
+    CSV text, or, for other containers, the whole file at the end.
+
+    Parameters
+    ----------
+    destination : str
+        Output path or ``"-"``.
+    rate : float
+        Sample rate.
+    channels : int
+        Channel count.
+    format, subtype : str, optional
+        As for :func:`sigconv.write`; ``source_subtype`` is kept where the
+        format holds it (files only: pipes default to float).
+    protect : iterable of str
+        Inputs that must not be overwritten.
+    dtype : numpy dtype
+        Precision of the data, for the digits of CSV output.
+    """
+    fmt = output_format(destination, format)
+    to_stdout = destination == "-"
+    sub = output_subtype(fmt, subtype, None if to_stdout else source_subtype)
+    refuse_input_overwrite(destination, protect)
+    if to_stdout:
+        stream = sys.stdout.buffer
+        if fmt == CSV:
+            writer = _CsvWriter(stream, destination, rate, channels, dtype)
+        elif fmt == "WAV" and sub in PIPE_SUBTYPES:
+            writer = _WavPipeWriter(stream, destination, sub, rate, channels)
+        else:  # containers that need seeking are assembled in memory
+            buffer = io.BytesIO()
+            writer = _SoundFileWriter(buffer, destination, fmt, sub, rate, channels)
+        yield writer
+        writer.close()
+        if isinstance(writer, _SoundFileWriter):
+            stream.write(buffer.getvalue())
+            stream.flush()
+        return
+    with atomic_path(destination) as tmp:
+        if fmt == CSV:
+            with open(tmp, "wb") as f:
+                writer = _CsvWriter(f, destination, rate, channels, dtype)
+                yield writer
+                writer.close()
+        else:
+            writer = _SoundFileWriter(tmp, destination, fmt, sub, rate, channels)
+            try:
+                yield writer
+            finally:
+                writer.close()

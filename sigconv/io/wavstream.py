@@ -1,0 +1,159 @@
+"""WAV read from and written to pipes block by block, without seeking.
+
+python-soundfile (libsndfile) needs to seek to read or write WAV, so pipes
+are handled here: the header is parsed as it arrives and the samples are
+decoded in blocks; on output a streaming header is written first, with the
+RIFF and data sizes set to 0xFFFFFFFF as ffmpeg does when it cannot seek
+back (libsndfile, sox and ffmpeg read such files, and sigconv repairs them).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import UnreadableSignalError
+
+__all__ = ["WavFormat", "read_wav_header", "decode_frames", "encode_frames", "streaming_header", "PIPE_SUBTYPES"]
+
+_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+_UNKNOWN_SIZE = 0xFFFFFFFF
+
+#: Subtypes sigconv can write to a pipe as WAV, with (format tag, bits).
+PIPE_SUBTYPES = {
+    "PCM_U8": (_PCM, 8),
+    "PCM_16": (_PCM, 16),
+    "PCM_24": (_PCM, 24),
+    "PCM_32": (_PCM, 32),
+    "FLOAT": (_FLOAT, 32),
+    "DOUBLE": (_FLOAT, 64),
+}
+_SUBTYPE_OF = {value: key for key, value in PIPE_SUBTYPES.items()}
+
+
+@dataclass(frozen=True)
+class WavFormat:
+    """What a WAV header says about its samples."""
+
+    channels: int
+    rate: int
+    subtype: str
+    data_size: int | None  # None when the writer could not know it
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.channels * PIPE_SUBTYPES[self.subtype][1] // 8
+
+
+def _read_exact(stream: BinaryIO, count: int, what: str) -> bytes:
+    data = stream.read(count)
+    if len(data) != count:
+        raise UnreadableSignalError(f"the WAV stream ended inside its {what}; is the input complete?")
+    return data
+
+
+def read_wav_header(stream: BinaryIO, first: bytes = b"") -> WavFormat:
+    """Consume a WAV header from ``stream`` up to the first sample.
+
+    Parameters
+    ----------
+    stream : binary file object
+        Positioned at the start of the file, after the bytes in ``first``.
+    first : bytes
+        Bytes already read from the start (at most 12).
+
+    Raises
+    ------
+    UnreadableSignalError
+        Not RIFF/WAVE, an encoding other than PCM or IEEE float, or a
+        truncated header.
+    """
+    head = first + _read_exact(stream, 12 - len(first), "header")
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise UnreadableSignalError("standard input is not a RIFF/WAVE stream")
+    fmt = None
+    while True:
+        chunk_id, size = struct.unpack("<4sI", _read_exact(stream, 8, "chunk header"))
+        if chunk_id == b"data":
+            break
+        body = _read_exact(stream, size + (size & 1), f"{chunk_id!r} chunk") if size != _UNKNOWN_SIZE else b""
+        if chunk_id == b"fmt ":
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
+            if tag == _EXTENSIBLE and len(body) >= 26:
+                tag = struct.unpack_from("<H", body, 24)[0]
+            fmt = (tag, channels, rate, bits)
+    if fmt is None:
+        raise UnreadableSignalError("the WAV stream has no 'fmt ' chunk before its samples")
+    tag, channels, rate, bits = fmt
+    subtype = _SUBTYPE_OF.get((tag, bits))
+    if subtype is None or channels < 1:
+        raise UnreadableSignalError(
+            f"the WAV stream holds format tag {tag} with {bits}-bit samples; sigconv streams PCM "
+            "(8/16/24/32-bit) and IEEE float (32/64-bit) WAV through pipes"
+        )
+    data_size = None if size in (0, _UNKNOWN_SIZE) or size >= 0x7FFFF000 else size
+    return WavFormat(channels, rate, subtype, data_size)
+
+
+def decode_frames(raw: bytes, fmt: WavFormat, dtype=np.float64) -> np.ndarray:
+    """Samples of whole frames in ``raw`` as ``(frames, channels)`` floats, ints scaled to [-1, 1)."""
+    usable = len(raw) - len(raw) % fmt.frame_bytes
+    raw = raw[:usable]
+    sub = fmt.subtype
+    if sub == "FLOAT":
+        data = np.frombuffer(raw, dtype="<f4").astype(dtype)
+    elif sub == "DOUBLE":
+        data = np.frombuffer(raw, dtype="<f8").astype(dtype)
+    elif sub == "PCM_16":
+        data = np.frombuffer(raw, dtype="<i2").astype(dtype) / 32768.0
+    elif sub == "PCM_32":
+        data = np.frombuffer(raw, dtype="<i4").astype(dtype) / 2147483648.0
+    elif sub == "PCM_U8":
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(dtype) - 128.0) / 128.0
+    else:  # PCM_24: little-endian 3-byte two's complement
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = (b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)
+        data = (ints >> 8).astype(dtype) / 8388608.0
+    return data.astype(dtype, copy=False).reshape(-1, fmt.channels)
+
+
+def encode_frames(data: np.ndarray, subtype: str) -> bytes:
+    """Bytes of ``(frames, channels)`` samples in a WAV subtype; ints are scaled and clipped."""
+    if subtype == "FLOAT":
+        return np.ascontiguousarray(data, dtype="<f4").tobytes()
+    if subtype == "DOUBLE":
+        return np.ascontiguousarray(data, dtype="<f8").tobytes()
+    bits = PIPE_SUBTYPES[subtype][1]
+    scale = float(1 << (bits - 1))
+    ints = np.clip(np.rint(np.asarray(data, dtype=np.float64) * scale), -scale, scale - 1).astype(np.int64)
+    if subtype == "PCM_U8":
+        return (ints + 128).astype(np.uint8).tobytes()
+    if subtype == "PCM_16":
+        return ints.astype("<i2").tobytes()
+    if subtype == "PCM_32":
+        return ints.astype("<i4").tobytes()
+    packed = ints.astype("<i4").reshape(-1, 1).view(np.uint8)[:, :3]
+    return np.ascontiguousarray(packed).tobytes()
+
+
+def streaming_header(channels: int, rate: int, subtype: str) -> bytes:
+    """A WAV header with unknown (0xFFFFFFFF) sizes, for writing to a pipe.
+
+    Examples
+    --------
+    >>> len(streaming_header(2, 48000, "FLOAT"))
+    46
+    """
+    tag, bits = PIPE_SUBTYPES[subtype]
+    align = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * align, align, bits)
+    if tag == _FLOAT:
+        fmt += struct.pack("<H", 0)
+    return (
+        b"RIFF" + struct.pack("<I", _UNKNOWN_SIZE) + b"WAVE"
+        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        + b"data" + struct.pack("<I", _UNKNOWN_SIZE)
+    )
