@@ -62,7 +62,7 @@ class _Pending:
 
     def add(self, block: np.ndarray) -> None:
         if block.shape[0]:
-            self.chunks.append(np.asarray(block, dtype=self.dtype).T)
+            self.chunks.append(block.T)  # converted to the engine's dtype when taken
             self.size += block.shape[0]
 
     def take(self, count: int) -> np.ndarray:
@@ -133,7 +133,8 @@ class OverlapSave(StreamEngine):
         self._delay_line = np.zeros((parts, in_channels, bins), dtype=self._forward.complex_dtype)
         self._accumulator = np.empty((out_channels, bins), dtype=self._forward.complex_dtype)
         self._product = np.empty(bins, dtype=self._forward.complex_dtype)
-        self._frame = np.zeros((in_channels, fft_size), dtype=self.dtype)
+        self._frame = self._forward.frame
+        self._frame[:] = 0
         self._pending = _Pending(in_channels, self.dtype)
         self._hops = 0
         self._pushed = 0
@@ -145,7 +146,7 @@ class OverlapSave(StreamEngine):
         frame[:, : size - hop] = frame[:, hop:]
         frame[:, size - hop :] = new
         slot = self._hops % self.parts
-        self._delay_line[slot] = self._forward.forward(frame)
+        self._delay_line[slot] = self._forward.forward_frame()
         acc, product = self._accumulator, self._product
         acc[:] = 0
         for route in self.routes:
