@@ -130,9 +130,17 @@ class OverlapSave(StreamEngine):
         for p in range(parts):
             self._spectra[p] = kernel_fft.forward(hc[:, p * partition : (p + 1) * partition])
         # frequency-domain delay line: slot (k - p) % P holds the spectrum of hop k - p
-        self._delay_line = np.zeros((parts, in_channels, bins), dtype=self._forward.complex_dtype)
-        self._accumulator = np.empty((out_channels, bins), dtype=self._forward.complex_dtype)
+        self._delay_line = np.zeros((parts, in_channels, bins), dtype=self._forward.complex_dtype) if parts > 1 else None
         self._product = np.empty(bins, dtype=self._forward.complex_dtype)
+        # one vectorised multiply per partition when path c runs from input c
+        # through IR channel c (or a shared IR channel 0) to output c
+        targets = [r.target for r in self.routes]
+        sources = [r.source for r in self.routes]
+        kernels = [r.kernel for r in self.routes]
+        identity = list(range(out_channels))
+        self._vectorised = targets == identity and sources == identity and (
+            kernels == identity or set(kernels) == {0})
+        self._kernel_rows = slice(0, out_channels) if kernels == identity else slice(0, 1)
         self._frame = self._forward.frame
         self._frame[:] = 0
         self._pending = _Pending(in_channels, self.dtype)
@@ -146,17 +154,27 @@ class OverlapSave(StreamEngine):
         frame[:, : size - hop] = frame[:, hop:]
         frame[:, size - hop :] = new
         slot = self._hops % self.parts
-        self._delay_line[slot] = self._forward.forward_frame()
-        acc, product = self._accumulator, self._product
-        acc[:] = 0
-        for route in self.routes:
-            for p in range(self.parts):
-                np.multiply(self._spectra[p, route.kernel], self._delay_line[(slot - p) % self.parts, route.source],
-                            out=product)
-                acc[route.target] += product
+        spectrum = self._forward.forward_frame()
+        if self._delay_line is not None:
+            self._delay_line[slot] = spectrum
+
+        def delayed(p):
+            return spectrum if self._delay_line is None else self._delay_line[(slot - p) % self.parts]
+
+        acc, product = self._inverse.spectrum, self._product
+        if self._vectorised:
+            np.multiply(self._spectra[0, self._kernel_rows], delayed(0), out=acc)
+            for p in range(1, self.parts):
+                acc += self._spectra[p, self._kernel_rows] * delayed(p)
+        else:
+            acc[:] = 0
+            for route in self.routes:
+                for p in range(self.parts):
+                    np.multiply(self._spectra[p, route.kernel], delayed(p)[route.source], out=product)
+                    acc[route.target] += product
         self._hops += 1
         # copy: the inverse transform's buffer is reused by the next hop
-        return self._inverse.inverse(acc)[:, size - hop :].T.copy()
+        return self._inverse.inverse_spectrum()[:, size - hop :].T.copy()
 
     def push(self, block: np.ndarray) -> np.ndarray:
         self._pending.add(block)

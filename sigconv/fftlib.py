@@ -155,6 +155,24 @@ class RealFFT:
         self._forward()
         return self._spectrum
 
+    @property
+    def spectrum(self) -> np.ndarray:
+        """A ``(channels, bins)`` buffer that :meth:`inverse_spectrum` transforms without a copy."""
+        if self.library == "pyfftw":
+            return self._spectrum_in
+        if not hasattr(self, "_spectrum_buffer"):
+            self._spectrum_buffer = np.zeros((self.channels, self.bins), dtype=self.complex_dtype)
+        return self._spectrum_buffer
+
+    def inverse_spectrum(self) -> np.ndarray:
+        """Real signal of each row of :attr:`spectrum` (which may be overwritten)."""
+        if self.library == "pyfftw":
+            self._inverse()
+            return self._real_out
+        from scipy import fft
+
+        return fft.irfft(self._spectrum_buffer, self.size, axis=1, workers=_threads())
+
     def inverse(self, spectrum: np.ndarray) -> np.ndarray:
         """Real signal of each row of ``spectrum`` (length ``size``)."""
         if self.library == "scipy":
