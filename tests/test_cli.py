@@ -369,3 +369,19 @@ def test_input_format_option_reads_a_csv_with_another_extension(cli, tmp_path):
                  tmp_path / "y.csv")
     assert result.exit_code == 0, result.stderr
     assert read(tmp_path / "y.csv").data[:, 0].tolist() == [1.0, 3.0, 2.0]
+
+
+def test_stream_options_from_the_cli(cli, pair, tmp_path):
+    x, h, xin, hin = pair
+    out = tmp_path / "b.wav"
+    assert cli("convolve", xin, hin, "--block", "64", "--backend", "fft", "-o", out).exit_code == 0
+    np.testing.assert_allclose(read_float(out)[0], conv(x, h), atol=1e-11)
+    assert cli("convolve", xin, hin, "--normalize", "rms-match", "-o", out).exit_code == 0
+    y = read_float(out)[0]
+    assert np.sqrt(np.mean(y**2)) == pytest.approx(np.sqrt(np.mean(x**2)), rel=1e-9)
+    assert cli("convolve", xin, hin, "--predelay", "1", "--wet", "1", "-o", out).exit_code == 0
+    shifted = np.zeros((x.shape[0] + h.size - 1 + 48, 2))
+    shifted[48:] = conv(x, h)  # 1 ms at 48 kHz
+    np.testing.assert_allclose(read_float(out)[0], shifted, atol=1e-11)
+    result = cli("convolve", xin, hin, "--block", "0", "-o", out)
+    assert result.exit_code == 2 and "0 is not in the range x>=1" in result.stderr

@@ -1,0 +1,148 @@
+"""Streaming engines and the mode window against scipy, pushed in blocks of every size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sigconv.backends.direct import DirectBackend
+from sigconv.engine import BlockOverlapAdd, OverlapSave, run_engine
+from sigconv.fftlib import RealFFT, fft_library
+from sigconv.pipeline import ModeWindow
+from sigconv.planner import choose_plan
+from sigconv.routing import routes_for
+
+
+def oracle(x, h, routes, outputs):
+    y = np.zeros((x.shape[0] + h.shape[0] - 1, outputs))
+    for r in routes:
+        y[:, r.target] += scipy.signal.convolve(x[:, r.source], h[:, r.kernel], method="direct")
+    return y
+
+
+def push_in_pieces(engine, x, sizes):
+    parts, start, i = [], 0, 0
+    while start < x.shape[0]:
+        size = sizes[i % len(sizes)]
+        parts.append(engine.push(x[start : start + size]))
+        start += size
+        i += 1
+    parts.append(engine.finish())
+    return np.concatenate(parts)
+
+
+CHANNELS = [(1, 1), (2, 1), (2, 2), (1, 2), (2, 4), (3, 3)]
+
+
+@given(
+    n=st.integers(1, 400),
+    m=st.integers(1, 120),
+    channels=st.sampled_from(CHANNELS),
+    partition_divisor=st.integers(1, 9),
+    extra=st.integers(0, 64),
+    sizes=st.lists(st.integers(1, 150), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_overlap_save_equals_direct_convolution(n, m, channels, partition_divisor, extra, sizes, seed):
+    rng = np.random.default_rng(seed)
+    cin, cir = channels
+    x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
+    routes, outputs = routes_for(cin, cir)
+    partition = max(1, m // partition_divisor)
+    fft_size = m + extra if partition >= m else 2 * partition + extra
+    engine = OverlapSave(h, routes, cin, outputs, partition, max(fft_size, 1))
+    y = push_in_pieces(engine, x, sizes)
+    expected = oracle(x, h, routes, outputs)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+
+
+@given(n=st.integers(1, 300), m=st.integers(1, 60), channels=st.sampled_from(CHANNELS),
+       sizes=st.lists(st.integers(1, 100), min_size=1, max_size=3), seed=st.integers(0, 2**16))
+def test_block_overlap_add_equals_direct_convolution(n, m, channels, sizes, seed):
+    rng = np.random.default_rng(seed)
+    cin, cir = channels
+    x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
+    routes, outputs = routes_for(cin, cir)
+    engine = BlockOverlapAdd(DirectBackend(), h, routes, cin, outputs, block=37)
+    np.testing.assert_allclose(push_in_pieces(engine, x, sizes), oracle(x, h, routes, outputs), atol=1e-10)
+
+
+def test_float32_engine(rng):
+    x = rng.standard_normal((50_000, 2)).astype(np.float32)
+    h = rng.standard_normal((3_000, 2)).astype(np.float32)
+    routes, outputs = routes_for(2, 2)
+    y = run_engine(OverlapSave(h, routes, 2, 2, 1024, 2048, np.float32), x, 4096)
+    assert y.dtype == np.float32
+    expected = oracle(x.astype(np.float64), h.astype(np.float64), routes, outputs)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=2e-5 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("library", ["scipy", "pyfftw"])
+def test_both_fft_libraries_agree_with_numpy(monkeypatch, library):
+    if library == "pyfftw":
+        pytest.importorskip("pyfftw")
+    monkeypatch.setenv("SIGCONV_FFT", "scipy" if library == "scipy" else "")
+    fft_library.cache_clear()
+    try:
+        assert fft_library() == library
+        fft = RealFFT(96, 2, np.float64)
+        x = np.random.default_rng(3).standard_normal((2, 96))
+        spectrum = fft.forward(x).copy()
+        np.testing.assert_allclose(spectrum, np.fft.rfft(x, axis=1), atol=1e-12)
+        np.testing.assert_allclose(fft.inverse(spectrum), x, atol=1e-12)
+        fft.frame[:] = x
+        np.testing.assert_allclose(fft.forward_frame(), np.fft.rfft(x, axis=1), atol=1e-12)
+    finally:
+        fft_library.cache_clear()
+
+
+@given(n=st.integers(1, 200), m=st.integers(1, 80), mode=st.sampled_from(["full", "same", "valid"]),
+       sizes=st.lists(st.integers(1, 50), min_size=1, max_size=3), seed=st.integers(0, 2**16))
+def test_mode_window_keeps_what_scipy_keeps(n, m, mode, sizes, seed):
+    rng = np.random.default_rng(seed)
+    x, h = rng.standard_normal((n, 1)), rng.standard_normal((m, 1))
+    routes, outputs = routes_for(1, 1)
+    engine = OverlapSave(h, routes, 1, 1, m, 2 * m)
+    window = ModeWindow(mode, m)
+    parts, start, i = [], 0, 0
+    while start < n:
+        size = sizes[i % len(sizes)]
+        parts.append(window.feed(engine.push(x[start : start + size]), min(start + size, n)))
+        start += size
+        i += 1
+    parts.append(window.finish(engine.finish(), n))
+    y = np.concatenate(parts)[:, 0]
+    expected = scipy.signal.convolve(x[:, 0], h[:, 0], mode=mode, method="direct")
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+
+
+def test_plans_are_valid_and_follow_the_expert_block():
+    for n, m in [(10, 10), (10**6, 64), (28_800_000, 144_000), (10**8, 10**6), (1000, 10**6)]:
+        for dtype in (np.float64, np.float32):
+            plan = choose_plan(n, m, 2, 2, 2, dtype, method="fft")
+            assert plan.fft_size >= (m if plan.partition >= m else 2 * plan.partition - 1)
+            assert plan.hop >= 1 and plan.seconds > 0
+    forced = choose_plan(10**6, 144_000, 2, 2, 2, method="fft", partition=16384)
+    assert (forced.partition, forced.fft_size, forced.hop) == (16384, 32768, 16384)
+    assert choose_plan(10**6, 144_000, 2, 2, 2, method="direct").method == "direct"
+
+
+def test_engine_on_the_scipy_fallback(monkeypatch, rng):
+    monkeypatch.setenv("SIGCONV_FFT", "scipy")
+    fft_library.cache_clear()
+    try:
+        for cin, cir in CHANNELS:
+            x, h = rng.standard_normal((700, cin)), rng.standard_normal((90, cir))
+            routes, outputs = routes_for(cin, cir)
+            for partition, size in [(90, 256), (16, 32)]:
+                engine = OverlapSave(h, routes, cin, outputs, partition, size)
+                assert engine._forward.library == "scipy"
+                np.testing.assert_allclose(push_in_pieces(engine, x, [33, 100]), oracle(x, h, routes, outputs),
+                                           atol=1e-10)
+    finally:
+        fft_library.cache_clear()
