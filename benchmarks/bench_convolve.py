@@ -1,7 +1,11 @@
 """Whole-process benchmark of `sigconv convolve` against the tools a user would pick instead.
 
-Run:  python benchmarks/bench_convolve.py            (10 minutes of stereo audio, 3 runs each)
+Run:  python benchmarks/bench_convolve.py            (10 minutes of stereo audio, 3 runs each; ~6 min)
       python benchmarks/bench_convolve.py --minutes 1 --repeat 1   (a quick look)
+
+Needs ffmpeg, sox and GNU time for the peer rows: apt-get install ffmpeg sox time
+(missing peers are skipped). sigconv runs with pyFFTW if it is installed
+(pip install 'sigconv[fast]') and, in the "scipy.fft only" row, without.
 
 Jobs (48 kHz float32 WAV in and out, full-length output with the tail):
   reverb  stereo input ⊗ 3 s stereo IR (144,000 taps per channel)
@@ -12,7 +16,7 @@ Peers, run so that they compute the same thing (see shared/PEERS.md):
   sox fir      one process per channel, pad As Bs undoes its linear-phase shift, then sox -M
                (the "s" matters: a bare number is seconds to sox)
   scipy        the plain script: soundfile.read + oaconvolve/fftconvolve per channel + write
-  numpy        the plain script with numpy.convolve (fir job)
+  numpy        the plain script with numpy.convolve (fir job), soundfile.read's default float64
   I/O floor    soundfile read + write, nothing else
 
 Each row gives the median wall time and peak RSS (from /usr/bin/time) and the
@@ -52,8 +56,8 @@ SCIPY_SCRIPT = textwrap.dedent(
 NUMPY_SCRIPT = textwrap.dedent(
     """
     import sys, numpy as np, soundfile as sf
-    x, r = sf.read(sys.argv[1], dtype="float32", always_2d=True)
-    h, _ = sf.read(sys.argv[2], dtype="float32", always_2d=True)
+    x, r = sf.read(sys.argv[1], always_2d=True)
+    h, _ = sf.read(sys.argv[2], always_2d=True)
     y = np.stack([np.convolve(x[:, c], h[:, c % h.shape[1]]) for c in range(x.shape[1])], axis=1)
     sf.write(sys.argv[3], y, r, subtype="FLOAT")
     """
@@ -141,6 +145,8 @@ def tools_for(job: str, paths: dict[str, Path], work: Path) -> list[tuple[str, o
         ("sigconv", [PY, "-m", "sigconv", "convolve", str(x), str(ir), "-o", str(out("sigconv")), "--quiet"], False),
         ("sigconv --precision 32", [PY, "-m", "sigconv", "convolve", str(x), str(ir), "-o", str(out("sigconv32")),
                                     "--quiet", "--precision", "32"], False),
+        ("sigconv, scipy.fft only", ["env", "SIGCONV_FFT=scipy", PY, "-m", "sigconv", "convolve", str(x), str(ir),
+                                     "-o", str(out("sigconvscipy")), "--quiet"], False),
     ]
     if shutil.which("ffmpeg"):
         rows.append(("ffmpeg afir", ffmpeg_command(x, ir, out("ffmpeg")), False))
@@ -150,7 +156,7 @@ def tools_for(job: str, paths: dict[str, Path], work: Path) -> list[tuple[str, o
         rows.append(("scipy oaconvolve f32", [PY, "-c", SCIPY_SCRIPT, str(x), str(ir), str(out("oa")), "oaconvolve", "float32"], False))
         rows.append(("scipy fftconvolve f64", [PY, "-c", SCIPY_SCRIPT, str(x), str(ir), str(out("fft")), "fftconvolve", "float64"], False))
     else:
-        rows.append(("numpy.convolve script", [PY, "-c", NUMPY_SCRIPT, str(x), str(ir), str(out("np"))], False))
+        rows.append(("numpy.convolve f64", [PY, "-c", NUMPY_SCRIPT, str(x), str(ir), str(out("np"))], False))
         rows.append(("scipy oaconvolve f32", [PY, "-c", SCIPY_SCRIPT, str(x), str(ir), str(out("oa")), "oaconvolve", "float32"], False))
     rows.append(("I/O floor (soundfile)", [PY, "-c", IO_SCRIPT, str(x), str(ir), str(work / "io.wav")], False))
     return rows

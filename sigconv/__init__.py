@@ -28,6 +28,7 @@ from .errors import (
     UsageError,
 )
 from .io import WriteReport, read, write
+from .pipeline import ConvolveReport, convolve_file
 from .resample import resample
 from .signal import Signal
 
@@ -36,6 +37,7 @@ __all__ = [
     "Backend",
     "BackendUnavailableError",
     "ClippingWarning",
+    "ConvolveReport",
     "IncompatibleSignalsError",
     "InputError",
     "InvalidSignalError",
@@ -49,6 +51,7 @@ __all__ = [
     "backend_statuses",
     "channel_routing",
     "convolve",
+    "convolve_file",
     "convolve_signal",
     "get_backend",
     "read",

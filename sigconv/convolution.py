@@ -116,8 +116,9 @@ def convolve(
     hs = prepare_ir(hs, routing, wet=wet, dry=dry, gain_db=gain_db, normalize=normalize, predelay=predelay)
     y = _convolve_paths(xs, hs, mode, backend)
     if normalize in POST_NORMALIZATIONS:
-        y = y * dtype.type(post_gain(normalize, gain_db, float(np.max(np.abs(y))), float(np.sum(y.astype(np.float64) ** 2)),
-                                     y.size, float(np.sum(xs.astype(np.float64) ** 2)), xs.size))
+        energy = float(np.sum(np.square(y, dtype=np.float64)))
+        input_energy = float(np.sum(np.square(xs, dtype=np.float64)))
+        y = y * dtype.type(post_gain(normalize, gain_db, float(np.max(np.abs(y))), energy, y.size, input_energy, xs.size))
     y = np.ascontiguousarray(y, dtype=dtype)
     return y[:, 0] if one_dimensional else y
 
