@@ -3,16 +3,15 @@
 The run time of each candidate is predicted from an operation count weighted
 by costs measured on the 2-core development machine (2026-11-25):
 
-* FFT: seconds per real transform (forward or inverse, one channel) at
-  each power-of-two size, from ``python benchmarks/bench_fft.py`` — pyFFTW
-  with 2 threads and FFTW_ESTIMATE plans, or scipy.fft — interpolated
-  log-log between the measured sizes.
+* FFT: seconds per overlap-save hop (forward and inverse transforms of a
+  2-channel job and the copies around them) at each power-of-two size,
+  timed inside the engine with pyFFTW (2 threads, FFTW_ESTIMATE plans) and
+  with scipy.fft, interpolated log-log between the measured sizes.
 * Spectral multiply-accumulate: seconds per frequency bin per partition
   per channel path (numpy ``multiply`` then ``+=``), measured on arrays of
   4k-256k bins.
 * Direct: seconds per multiply-add of numpy's convolution loop (a least
   squares fit over lengths 10..10^6 and kernels 1..10^4).
-* A fixed cost per hop for the Python around the transforms.
 
 ``python benchmarks/bench_auto.py`` times both methods on signal lengths
 10^2..10^8 and kernel lengths 1..10^6 next to the choice made here; on
@@ -31,17 +30,28 @@ from .fftlib import fft_library
 
 __all__ = ["Plan", "plan_fft", "predict_direct", "choose_plan"]
 
-# seconds per 4 real transforms (2 channels, forward + inverse) by log2(size)
-_FFT_PAIR_SECONDS = {
-    ("pyfftw", "float64"): {12: 0.016e-3, 14: 0.072e-3, 16: 0.305e-3, 18: 2.259e-3, 19: 5.438e-3, 20: 15.49e-3},
-    ("pyfftw", "float32"): {12: 0.017e-3, 14: 0.046e-3, 16: 0.241e-3, 18: 1.116e-3, 19: 3.005e-3, 20: 8.512e-3},
-    ("scipy", "float64"): {12: 0.034e-3, 14: 0.138e-3, 16: 0.692e-3, 18: 3.223e-3, 19: 8.156e-3, 20: 30.43e-3},
-    ("scipy", "float32"): {12: 0.045e-3, 14: 0.185e-3, 16: 0.822e-3, 18: 4.009e-3, 19: 8.471e-3, 20: 17.70e-3},
+# seconds per overlap-save hop of a 2-channel job (2 forward and 2 inverse
+# real transforms of 2^k points, one partition, the copies around them),
+# by k, measured inside the engine: transforms alone time faster (see
+# sigconv/fftlib.py), but not with the reader and writer threads running
+# and fresh output arrays (scipy.fft) each hop
+_HOP_SECONDS = {
+    ("pyfftw", "float64"): {12: 4.4e-05, 13: 5.2e-05, 14: 1.02e-04, 15: 2.16e-04, 16: 4.25e-04, 17: 1.157e-03,
+                            18: 3.645e-03, 19: 7.257e-03, 20: 1.804e-02, 21: 5.306e-02},
+    ("pyfftw", "float32"): {12: 3.5e-05, 13: 4.1e-05, 14: 7.6e-05, 15: 1.67e-04, 16: 3.39e-04, 17: 6.77e-04,
+                            18: 1.584e-03, 19: 4.443e-03, 20: 9.753e-03, 21: 2.723e-02},
+    ("scipy", "float64"): {12: 6.5e-05, 13: 1.17e-04, 14: 4.65e-04, 15: 1.089e-03, 16: 2.307e-03, 17: 5.146e-03,
+                           18: 1.081e-02, 19: 2.211e-02, 20: 6.079e-02, 21: 1.355e-01},
+    ("scipy", "float32"): {12: 7.1e-05, 13: 1.29e-04, 14: 2.41e-04, 15: 4.84e-04, 16: 9.78e-04, 17: 2.134e-03,
+                           18: 6.623e-03, 19: 1.063e-02, 20: 2.083e-02, 21: 5.892e-02},
 }
 _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and path
 _DIRECT_SECONDS = {"float64": 9.8e-11, "float32": 6.0e-11}  # per multiply-add and path
-_HOP_SECONDS = 40e-6  # Python and copies around one hop
 _MAX_FFT = 1 << 22  # larger transforms only cost memory and cache misses
+# scipy.fft transforms above this size lost inside the streaming pipeline
+# (10 min stereo x 3 s IR: 3.0 s with one 2^19 transform per hop, 2.2 s with
+# 2^14-sample partitions), although they time well alone
+_MAX_SCIPY_STREAMING_FFT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,8 @@ class Plan:
 
 
 def _transform_seconds(size: int, dtype: str) -> float:
-    table = _FFT_PAIR_SECONDS[(fft_library(), dtype)]
+    """Seconds of one channel's share (a quarter) of a 2-channel hop at transform length ``size``."""
+    table = _HOP_SECONDS[(fft_library(), dtype)]
     exponent = math.log2(size)
     keys = sorted(table)
     lo = max([k for k in keys if k <= exponent], default=keys[0])
@@ -98,12 +109,13 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         hop = size - m + 1 if parts == 1 else part
         if hop < 1 or size > _MAX_FFT and parts > 1:
             return
+        if fft_library() == "scipy" and size > _MAX_SCIPY_STREAMING_FFT and total > 4 * size:
+            return
         hops = -(-total // hop)
         bins = size // 2 + 1
         seconds = hops * (
             (in_channels + out_channels) * _transform_seconds(size, dtype)
-            + paths * parts * bins * _MAC_SECONDS[dtype]
-            + _HOP_SECONDS
+            + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
         )
         candidates.append(Plan("fft", min(part, m), size, hop, seconds))
 
