@@ -85,7 +85,9 @@ def _transform_seconds(size: int, dtype: str) -> float:
     keys = sorted(table)
     lo = max([k for k in keys if k <= exponent], default=keys[0])
     hi = min([k for k in keys if k >= exponent], default=keys[-1])
-    if lo == hi:
+    if exponent <= keys[0]:
+        base = table[keys[0]]  # small hops cost their fixed overhead
+    elif lo == hi:
         base = table[lo] * (size * exponent) / (2**lo * lo)
     else:
         frac = (exponent - lo) / (hi - lo)
