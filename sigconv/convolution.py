@@ -6,9 +6,9 @@ import numpy as np
 
 from .backends import AUTO, select_backend
 from .backends.base import check_mode
-from .errors import IncompatibleSignalsError, UsageError
+from .errors import UsageError
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
-from .resample import resample
+from .resample import ir_at_rate
 from .routing import channel_routing, routes_for
 from .signal import Signal
 from .validation import as_frames, dtype_for_precision
@@ -160,13 +160,5 @@ def convolve_signal(signal: Signal, ir: Signal, mode: str = "full", *, resample_
     ([1.0, 2.0, 2.0, 2.0, 1.0], 8000)
     """
     channel_routing(signal.channels, ir.channels)
-    h = ir.data
-    if ir.rate != signal.rate:
-        if not resample_ir:
-            raise IncompatibleSignalsError(
-                f"the input is at {signal.rate:g} Hz and the impulse response at {ir.rate:g} Hz; "
-                "resample one of them first, or pass --resample to resample the IR to the input's rate"
-            )
-        h = resample(h, ir.rate, signal.rate, impulse_response=True)
-    y = convolve(signal.data, h, mode, **options)
+    y = convolve(signal.data, ir_at_rate(ir, signal.rate, resample_ir), mode, **options)
     return signal.with_data(y.reshape(y.shape[0], -1))

@@ -20,14 +20,14 @@ import numpy as np
 
 from .backends import AUTO, get_backend
 from .backends.base import check_mode
-from .errors import IncompatibleSignalsError, UsageError
+from .errors import UsageError
 from .io import read
 from .io.background import BackgroundWriter, prefetch
 from .io.stream import open_reader, open_writer
 from .io.writing import WriteReport
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir, trim_leading_silence
 from .planner import choose_plan
-from .resample import resample
+from .resample import ir_at_rate
 from .routing import channel_routing, routes_for
 from .validation import dtype_for_precision
 
@@ -181,14 +181,8 @@ def convolve_file(
     try:
         ir = read(ir_path, format=input_format, rate=rate, dtype=dtype)
         routing = channel_routing(reader.channels, ir.channels)
-        h = ir.data
+        h = ir_at_rate(ir, reader.rate, resample_ir)
         if ir.rate != reader.rate:
-            if not resample_ir:
-                raise IncompatibleSignalsError(
-                    f"the input is at {reader.rate:g} Hz and the impulse response at {ir.rate:g} Hz; resample one "
-                    "of them first, or pass --resample to resample the IR to the input's rate"
-                )
-            h = resample(h, ir.rate, reader.rate, impulse_response=True)
             report.notes.append(f"resampled the IR from {ir.rate:g} Hz to {reader.rate:g} Hz")
         if trim_db is not None:
             h, report.trimmed = trim_leading_silence(h, trim_db)

@@ -6,9 +6,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import IncompatibleSignalsError, UsageError
 
-__all__ = ["resample", "resample_ratio"]
+__all__ = ["resample", "resample_ratio", "ir_at_rate"]
 
 
 def resample_ratio(rate_from: float, rate_to: float, max_denominator: int = 10_000) -> tuple[int, int]:
@@ -71,3 +71,21 @@ def resample(x: np.ndarray, rate_from: float, rate_to: float, *, impulse_respons
     if impulse_response:
         y *= down / up
     return y.astype(x.dtype, copy=False)
+
+
+def ir_at_rate(ir, rate: float, resample_ir: bool) -> np.ndarray:
+    """The samples of the IR :class:`~sigconv.signal.Signal` ``ir`` at ``rate``.
+
+    Raises
+    ------
+    IncompatibleSignalsError
+        The rates differ and ``resample_ir`` is false.
+    """
+    if ir.rate == rate:
+        return ir.data
+    if not resample_ir:
+        raise IncompatibleSignalsError(
+            f"the input is at {rate:g} Hz and the impulse response at {ir.rate:g} Hz; "
+            "resample one of them first, or pass --resample to resample the IR to the input's rate"
+        )
+    return resample(ir.data, ir.rate, rate, impulse_response=True)
