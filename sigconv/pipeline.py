@@ -128,7 +128,7 @@ def convolve_file(
     rate: float | None = None,
     format: str | None = None,
     subtype: str | None = None,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Callable[[int, int | None, float], None] | None = None,
 ) -> ConvolveReport:
     """Convolve a signal file with an IR file into ``output``, streaming.
 
@@ -152,7 +152,7 @@ def convolve_file(
     input_format, rate, format, subtype
         As for :func:`sigconv.read` and :func:`sigconv.write`.
     progress : callable, optional
-        Called as ``progress(frames_done, frames_total_or_None)``.
+        Called as ``progress(frames_done, frames_total_or_None, rate)``.
 
     Returns
     -------
@@ -225,7 +225,7 @@ def _run(reader, engine, window, writer, progress, report, stats=None) -> None:
                 background.write(out)
                 report.frames_out += out.shape[0]
             if progress:
-                progress(reader.frames_read, reader.frames)
+                progress(reader.frames_read, reader.frames, reader.rate)
         out = window.finish(engine.finish(), reader.frames_read)
         if out.shape[0]:
             background.write(out)

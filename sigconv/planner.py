@@ -10,8 +10,8 @@ by costs measured on the 2-core development machine (2026-11-25):
 * Spectral multiply-accumulate: seconds per frequency bin per partition
   per channel path (numpy ``multiply`` then ``+=``), measured on arrays of
   4k-256k bins.
-* Direct: seconds per multiply-add of numpy's convolution loop (a least
-  squares fit over lengths 10..10^6 and kernels 1..10^4).
+* Direct: seconds per multiply-add of numpy's convolution loop and per
+  input sample, fitted to the streamed direct engine.
 
 ``python benchmarks/bench_auto.py`` times both methods on signal lengths
 10^2..10^8 and kernel lengths 1..10^6 next to the choice made here; on
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backends.fft import fast_length
 from .fftlib import fft_library
 
 __all__ = ["Plan", "plan_fft", "predict_direct", "choose_plan"]
@@ -46,7 +45,11 @@ _HOP_SECONDS = {
                            18: 6.623e-03, 19: 1.063e-02, 20: 2.083e-02, 21: 5.892e-02},
 }
 _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and path
-_DIRECT_SECONDS = {"float64": 9.8e-11, "float32": 6.0e-11}  # per multiply-add and path
+# direct: per multiply-add and per input sample, each per path, fitted to
+# the streamed direct engine on 10^8-sample inputs (kernels of 1, 10, 100)
+_DIRECT_SECONDS = {"float64": 1.2e-10, "float32": 7.5e-11}
+_DIRECT_SAMPLE_SECONDS = {"float64": 1.3e-9, "float32": 1.0e-9}
+_PLAN_SECONDS = 50e-6  # three FFTW_ESTIMATE plans and their aligned buffers
 _MAX_FFT = 1 << 22  # larger transforms only cost memory and cache misses
 # scipy.fft transforms above this size lost inside the streaming pipeline
 # (10 min stereo x 3 s IR: 3.0 s with one 2^19 transform per hop, 2.2 s with
@@ -104,7 +107,7 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     partitions of ``2^6 .. 2^17`` samples with transforms of twice that.
     ``partition`` forces the partition length (the ``--block`` option).
     """
-    candidates = []
+    candidates: list[Plan] = []
 
     def consider(part: int, size: int) -> None:
         parts = 1 if part >= m else -(-m // part)
@@ -115,21 +118,23 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
             return
         hops = -(-total // hop)
         bins = size // 2 + 1
-        seconds = hops * (
-            (in_channels + out_channels) * _transform_seconds(size, dtype)
-            + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
-        )
+        transform = _transform_seconds(size, dtype)
+        seconds = hops * ((in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype])
+        # set-up: the IR partitions' spectra, and FFTW's plans
+        seconds += parts * paths * transform + (_PLAN_SECONDS if fft_library() == "pyfftw" else 0.0)
         candidates.append(Plan("fft", min(part, m), size, hop, seconds))
 
     if partition:
         if partition >= m:
-            consider(m, max(fast_length(m + partition - 1), 2))
+            consider(m, 1 << max(1, (m + partition - 2).bit_length()))
         else:
             consider(partition, 2 * partition)
         return min(candidates, key=lambda p: p.seconds)
-    whole = fast_length(total)
+    # powers of two only: the measured tables are, and FFTW plans odd
+    # factors (7, 11...) of "fast" lengths slowly
+    whole = 1 << max(0, (total - 1).bit_length())
     if whole <= _MAX_FFT:
-        consider(m, max(whole, 1))
+        consider(m, whole)
     start = max(1, math.ceil(math.log2(max(2 * m, 2))))
     for exponent in range(start, 23):
         consider(m, 1 << exponent)
@@ -141,7 +146,7 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
 
 def predict_direct(total_inputs: int, m: int, paths: int, dtype: str) -> float:
     """Predicted seconds of the direct method."""
-    return paths * (total_inputs * m * _DIRECT_SECONDS[dtype] + (total_inputs + m) * 3e-10) + 2.5e-6
+    return paths * (total_inputs * m * _DIRECT_SECONDS[dtype] + (total_inputs + m) * _DIRECT_SAMPLE_SECONDS[dtype]) + 2.5e-6
 
 
 def choose_plan(n: int, m: int, in_channels: int, out_channels: int, paths: int, dtype=np.float64,

@@ -17,21 +17,22 @@ def _interactive() -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str, rate: float, quiet: bool = False):
+def progress_bar(description: str, quiet: bool = False):
     """A progress bar on stderr with the speed in multiples of real time.
 
-    Yields a function ``update(frames_done, frames_total_or_None)``; with no
-    total (a pipe) the bar shows frames and speed without a percentage.
+    Yields a function ``update(frames_done, frames_total_or_None, rate)``;
+    with no total (a pipe) the bar shows the audio time done and the speed
+    without a percentage.
     Nothing is shown, and rich is not imported, when ``quiet`` or when
     stderr is not a terminal.
 
     Examples
     --------
-    >>> with progress_bar("convolving", 48000, quiet=True) as update:
-    ...     update(48000, 96000)
+    >>> with progress_bar("convolving", quiet=True) as update:
+    ...     update(48000, 96000, 48000.0)
     """
     if quiet or not _interactive():
-        yield lambda done, total: None
+        yield lambda done, total, rate: None
         return
     import time
 
@@ -48,7 +49,7 @@ def progress_bar(description: str, rate: float, quiet: bool = False):
     with Progress(*columns, console=_stderr_console(), transient=True) as bar:
         task = bar.add_task(description, total=None, seconds="0.0", speed="-")
 
-        def update(done: int, total: int | None) -> None:
+        def update(done: int, total: int | None, rate: float) -> None:
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=done, total=total, seconds=f"{done / rate:.1f}",
                        speed=f"{done / rate / elapsed:.0f}")

@@ -19,7 +19,7 @@ from sigconv.backends import (
     select_backend,
 )
 from sigconv.backends.direct import DirectBackend
-from sigconv.backends.fft import FFTBackend, fast_length
+from sigconv.backends.fft import FFTBackend
 from sigconv.planner import choose_plan
 from sigconv.errors import BackendUnavailableError, UsageError
 
@@ -84,13 +84,6 @@ def test_float32_path_stays_float32_and_accurate(rng):
 def test_mode_slice_gives_scipys_output_length(n, m, mode):
     s = mode_slice(n, m, mode)
     assert s.stop - s.start == scipy.signal.convolve(np.ones(n), np.ones(m), mode=mode).size
-
-
-def test_fast_length_matches_scipy():
-    from scipy.fft import next_fast_len
-
-    for n in list(range(1, 3000)) + [144_001, 10**6 + 1, 2**20 + 1, 3**13 + 1]:
-        assert fast_length(n) == next_fast_len(n, real=True), n
 
 
 def test_cost_model_picks_direct_for_tiny_kernels_and_fft_for_long_ones():

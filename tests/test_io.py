@@ -124,7 +124,7 @@ def test_failed_write_leaves_the_existing_file_and_no_temporary(tmp_path, monkey
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sf, "write", explode)
+    monkeypatch.setattr(sf.SoundFile, "write", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write(target, np.zeros(10), 8000)
     assert target.read_bytes() == b"precious"
@@ -230,7 +230,7 @@ def test_read_from_stdin(monkeypatch, rng):
         read("-")
 
 
-def test_write_to_stdout_gives_a_complete_wav(monkeypatch, rng):
+def test_write_to_stdout_gives_a_readable_wav_stream(monkeypatch, rng):
     out = io.BytesIO()
     monkeypatch.setattr("sys.stdout", io.TextIOWrapper(out))
     data = rng.uniform(-1, 1, (300, 2))

@@ -6,33 +6,7 @@ import numpy as np
 
 from .base import Backend
 
-__all__ = ["FFTBackend", "fast_length"]
-
-
-def fast_length(target: int) -> int:
-    """Smallest 5-smooth number (2^a 3^b 5^c) >= ``target``: a fast real FFT length.
-
-    The same numbers as ``scipy.fft.next_fast_len(target, real=True)``,
-    computed without importing scipy so that choosing a method stays cheap.
-
-    Examples
-    --------
-    >>> fast_length(1000), fast_length(1025), fast_length(144001)
-    (1000, 1080, 145800)
-    """
-    if target <= 6:
-        return max(target, 1)
-    best = 1 << (target - 1).bit_length()
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            quotient = -(-target // p35)
-            candidate = (1 << (quotient - 1).bit_length()) * p35
-            best = min(best, candidate)
-            p35 *= 3
-        p5 *= 5
-    return best
+__all__ = ["FFTBackend"]
 
 
 class FFTBackend(Backend):

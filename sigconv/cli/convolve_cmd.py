@@ -59,8 +59,7 @@ def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, 
       cat dry.wav | sigconv convolve - hall.wav -o - | sox -t wav - -d
     """
     output = resolve_output(io.output)
-    rate_hint = _rate_hint(input_path)
-    with progress_bar("convolving", rate_hint, quiet) as update:
+    with progress_bar("convolving", quiet) as update:
         report = convolve_file(
             input_path, ir_path, output, mode=mode, backend=backend, wet=wet, dry=dry, gain_db=gain_db,
             normalize=normalize, precision=int(precision), resample_ir=resample_ir,
@@ -72,14 +71,3 @@ def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, 
             click.echo(f"Note: {note}", err=True)
     report_clipping(report.write)
 
-
-def _rate_hint(path: str) -> float:
-    """The input's sample rate for the progress display (48 kHz when it cannot be known yet)."""
-    if path == "-":
-        return 48000.0
-    try:
-        import soundfile
-
-        return float(soundfile.info(path).samplerate)
-    except Exception:
-        return 48000.0

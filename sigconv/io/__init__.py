@@ -2,6 +2,7 @@
 
 from .formats import format_from_name, output_format, output_subtype
 from .reading import read
-from .writing import WriteReport, write
+from .report import WriteReport
+from .writing import write
 
 __all__ = ["read", "write", "WriteReport", "format_from_name", "output_format", "output_subtype"]

@@ -22,7 +22,7 @@ __all__ = ["read"]
 _MAGIC = (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"wvpk")
 
 
-def _looks_like_text(buf: bytes) -> bool:
+def looks_like_text(buf: bytes) -> bool:
     head = buf[:4096]
     if not head or any(head.startswith(m) for m in _MAGIC):
         return False
@@ -121,7 +121,7 @@ def read(source, format: str | None = None, rate: float | None = None, dtype=np.
         raise InvalidSignalError(f"input file {name!r} is empty")
     with open(name, "rb") as f:
         head = f.read(4096)
-    if fmt is None and _looks_like_text(head):
+    if fmt is None and looks_like_text(head):
         with open(name, encoding="utf-8") as f:
             return _decode_csv(f.read(), name, rate, dtype)
     return _decode_audio(name, name, fmt, dtype)
@@ -132,6 +132,6 @@ def _decode_bytes(buf: bytes, name: str, fmt, rate, dtype) -> Signal:
         raise InvalidSignalError(
             f"{'standard input' if name == '-' else repr(name)} is empty; pipe a WAV/FLAC stream or CSV text into it"
         )
-    if fmt == CSV or (fmt is None and _looks_like_text(buf)):
+    if fmt == CSV or (fmt is None and looks_like_text(buf)):
         return _decode_csv(buf.decode("utf-8", errors="replace"), name, rate, dtype)
     return _decode_audio(buf, name, fmt, dtype)

@@ -21,9 +21,9 @@ from ..signal import Signal
 from .atomic import atomic_path, refuse_input_overwrite
 from .csvio import format_csv
 from .formats import CSV, clips_at_full_scale, format_from_name, output_format, output_subtype
-from .reading import _looks_like_text, read
+from .reading import looks_like_text, read
+from .report import WriteReport, audio_rate
 from .wavstream import PIPE_SUBTYPES, decode_frames, encode_frames, read_wav_header, streaming_header
-from .writing import WriteReport, _audio_rate
 
 __all__ = ["SignalReader", "open_reader", "SignalWriter", "open_writer"]
 
@@ -165,7 +165,7 @@ def open_reader(source: str, format: str | None = None, rate: float | None = Non
     if fmt == CSV or os.path.isdir(source) or os.path.getsize(source) == 0:
         return _ArrayReader(read(source, format=fmt, rate=rate, dtype=dtype))
     with open(source, "rb") as f:
-        if fmt is None and _looks_like_text(f.read(4096)):
+        if fmt is None and looks_like_text(f.read(4096)):
             return _ArrayReader(read(source, format=CSV, rate=rate, dtype=dtype))
     return _SoundFileReader(source, dtype)
 
@@ -210,7 +210,7 @@ class _SoundFileWriter(SignalWriter):
 
         super().__init__(destination, fmt, subtype, rate, channels)
         try:
-            self._file = sf.SoundFile(target, "w", samplerate=_audio_rate(rate), channels=channels, subtype=subtype,
+            self._file = sf.SoundFile(target, "w", samplerate=audio_rate(rate), channels=channels, subtype=subtype,
                                       format=fmt)
         except sf.LibsndfileError as exc:
             raise OutputError(f"libsndfile could not write {fmt}/{subtype}: {exc.error_string}") from exc
@@ -230,7 +230,7 @@ class _WavPipeWriter(SignalWriter):
     def __init__(self, stream, destination, subtype, rate, channels):
         super().__init__(destination, "WAV", subtype, rate, channels)
         self._stream = stream
-        stream.write(streaming_header(channels, _audio_rate(rate), subtype))
+        stream.write(streaming_header(channels, audio_rate(rate), subtype))
 
     def _write(self, block):
         self._stream.write(encode_frames(block, self.subtype))
