@@ -49,6 +49,7 @@ _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and 
 # the streamed direct engine on 10^8-sample inputs (kernels of 1, 10, 100)
 _DIRECT_SECONDS = {"float64": 1.2e-10, "float32": 7.5e-11}
 _DIRECT_SAMPLE_SECONDS = {"float64": 1.3e-9, "float32": 1.0e-9}
+_HOP_OVERHEAD = 20e-6  # Python and numpy calls per hop, whatever the channel count
 _PLAN_SECONDS = 50e-6  # three FFTW_ESTIMATE plans and their aligned buffers
 _MAX_FFT = 1 << 22  # larger transforms only cost memory and cache misses
 # scipy.fft transforms above this size lost inside the streaming pipeline
@@ -82,7 +83,7 @@ class Plan:
 
 
 def _transform_seconds(size: int, dtype: str) -> float:
-    """Seconds of one channel's share (a quarter) of a 2-channel hop at transform length ``size``."""
+    """Seconds of one channel's transform at length ``size``: a quarter of a 2-channel hop less its overhead."""
     table = _HOP_SECONDS[(fft_library(), dtype)]
     exponent = math.log2(size)
     keys = sorted(table)
@@ -95,7 +96,7 @@ def _transform_seconds(size: int, dtype: str) -> float:
     else:
         frac = (exponent - lo) / (hi - lo)
         base = math.exp(math.log(table[lo]) * (1 - frac) + math.log(table[hi]) * frac)
-    return base / 4
+    return max(base - _HOP_OVERHEAD, 0.1 * base) / 4
 
 
 def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int, dtype: str,
@@ -119,7 +120,9 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         hops = -(-total // hop)
         bins = size // 2 + 1
         transform = _transform_seconds(size, dtype)
-        seconds = hops * ((in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype])
+        seconds = hops * (
+            _HOP_OVERHEAD + (in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
+        )
         # set-up: the IR partitions' spectra, and FFTW's plans
         seconds += parts * paths * transform + (_PLAN_SECONDS if fft_library() == "pyfftw" else 0.0)
         candidates.append(Plan("fft", min(part, m), size, hop, seconds))
