@@ -117,18 +117,20 @@ def test_float_subtypes_keep_values_beyond_full_scale(tmp_path):
 # --- atomic writes and protection --------------------------------------------------
 
 
-def test_failed_write_leaves_the_existing_file_and_no_temporary(tmp_path, monkeypatch):
-    target = tmp_path / "keep.wav"
+@pytest.mark.parametrize("name", ["keep.wav", "keep.flac"])  # sigconv's own WAV writer, and libsndfile's
+def test_failed_write_leaves_the_existing_file_and_no_temporary(tmp_path, monkeypatch, name):
+    target = tmp_path / name
     target.write_bytes(b"precious")
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(sf.SoundFile, "write", explode)
+    monkeypatch.setattr("sigconv.io.stream.encode_frames", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write(target, np.zeros(10), 8000)
     assert target.read_bytes() == b"precious"
-    assert os.listdir(tmp_path) == ["keep.wav"]
+    assert os.listdir(tmp_path) == [name]
 
 
 def test_successful_write_replaces_the_file_atomically(tmp_path):
@@ -307,3 +309,39 @@ def test_csv_stdin_is_sniffed_and_format_option_works():
 def test_library_exports():
     for name in ("read", "write", "convolve", "Signal", "SigconvError", "register_backend"):
         assert hasattr(sigconv, name)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_sigconvs_wav_writer_matches_libsndfile(tmp_path, rng, subtype):
+    data = rng.uniform(-1.2, 1.2, (2000, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClippingWarning)
+        write(tmp_path / "ours.wav", data, 44100, subtype=subtype)
+        sf.write(tmp_path / "lib.wav", np.clip(data, -1, 1) if subtype.startswith("PCM") else data, 44100,
+                 subtype=subtype)
+    ours, rate = sf.read(tmp_path / "ours.wav", always_2d=True, dtype="float64")
+    lib, _ = sf.read(tmp_path / "lib.wav", always_2d=True, dtype="float64")
+    assert rate == 44100 and sf.info(str(tmp_path / "ours.wav")).subtype == subtype
+    if subtype.startswith("PCM"):
+        # sigconv rounds to nearest, libsndfile truncates: at most one LSB apart, and ours is the closer
+        lsb = 2.0 ** (1 - int(subtype[4:]))
+        np.testing.assert_allclose(ours, lib, rtol=0, atol=lsb * 1.0001)
+        clipped = np.clip(data, -1, 1 - lsb)
+        assert np.max(np.abs(ours - clipped)) <= 0.5 * lsb * 1.0001
+        assert np.max(np.abs(ours - clipped)) <= np.max(np.abs(lib - clipped))
+    else:
+        np.testing.assert_array_equal(ours, lib)
+
+
+def test_wav_files_past_4_gib_become_rf64(tmp_path):
+    from sigconv.io.wavstream import finish_wav_file, streaming_header
+
+    path = tmp_path / "huge.wav"
+    header = streaming_header(2, 48000, "FLOAT", reserve_ds64=True)
+    with open(path, "wb") as f:  # a sparse file: no 4 GiB written to disk
+        f.write(header)
+        f.seek(len(header) + 8 * 600_000_000)
+        f.write(bytes(8))
+        finish_wav_file(f, len(header), 8)
+    info = sf.info(str(path))
+    assert info.format == "RF64" and info.frames == 600_000_001

@@ -23,7 +23,14 @@ from .csvio import format_csv
 from .formats import CSV, clips_at_full_scale, format_from_name, output_format, output_subtype
 from .reading import looks_like_text, read
 from .report import WriteReport, audio_rate
-from .wavstream import PIPE_SUBTYPES, decode_frames, encode_frames, read_wav_header, streaming_header
+from .wavstream import (
+    PIPE_SUBTYPES,
+    decode_frames,
+    encode_frames,
+    finish_wav_file,
+    read_wav_header,
+    streaming_header,
+)
 
 __all__ = ["SignalReader", "open_reader", "SignalWriter", "open_writer"]
 
@@ -239,6 +246,25 @@ class _WavPipeWriter(SignalWriter):
         self._stream.flush()
 
 
+class _WavFileWriter(SignalWriter):
+    """WAV written by sigconv itself: numpy encodes blocks several times faster than libsndfile."""
+
+    def __init__(self, path, destination, subtype, rate, channels):
+        super().__init__(destination, "WAV", subtype, rate, channels)
+        self._file = open(path, "wb")
+        header = streaming_header(channels, audio_rate(rate), subtype, reserve_ds64=True)
+        self._header_length = len(header)
+        self._file.write(header)
+
+    def _write(self, block):
+        self._file.write(encode_frames(block, self.subtype))
+
+    def close(self):
+        if not self._file.closed:
+            finish_wav_file(self._file, self._header_length, self.channels * PIPE_SUBTYPES[self.subtype][1] // 8)
+            self._file.close()
+
+
 class _CsvWriter(SignalWriter):
     def __init__(self, stream, destination, rate, channels, dtype):
         super().__init__(destination, CSV, None, rate, channels)
@@ -313,7 +339,10 @@ def open_writer(destination: str, rate: float, channels: int, *, format: str | N
                 yield writer
                 writer.close()
         else:
-            writer = _SoundFileWriter(tmp, destination, fmt, sub, rate, channels)
+            if fmt == "WAV" and sub in PIPE_SUBTYPES:
+                writer = _WavFileWriter(tmp, destination, sub, rate, channels)
+            else:
+                writer = _SoundFileWriter(tmp, destination, fmt, sub, rate, channels)
             try:
                 yield writer
             finally:

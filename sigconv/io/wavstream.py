@@ -17,7 +17,15 @@ import numpy as np
 
 from ..errors import UnreadableSignalError
 
-__all__ = ["WavFormat", "read_wav_header", "decode_frames", "encode_frames", "streaming_header", "PIPE_SUBTYPES"]
+__all__ = [
+    "WavFormat",
+    "read_wav_header",
+    "decode_frames",
+    "encode_frames",
+    "streaming_header",
+    "finish_wav_file",
+    "PIPE_SUBTYPES",
+]
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 _UNKNOWN_SIZE = 0xFFFFFFFF
@@ -120,40 +128,77 @@ def decode_frames(raw: bytes, fmt: WavFormat, dtype=np.float64) -> np.ndarray:
     return data.astype(dtype, copy=False).reshape(-1, fmt.channels)
 
 
-def encode_frames(data: np.ndarray, subtype: str) -> bytes:
-    """Bytes of ``(frames, channels)`` samples in a WAV subtype; ints are scaled and clipped."""
+def encode_frames(data: np.ndarray, subtype: str) -> np.ndarray:
+    """``(frames, channels)`` samples as a contiguous array of a WAV subtype's bytes.
+
+    Integers are scaled by 2^(bits-1), rounded to nearest and clipped.
+    (libsndfile truncates instead, a bias of -0.5 LSB, so the two can differ
+    by one LSB.) The result supports the buffer protocol: pass it to ``file.write`` as is
+    (``.tobytes()`` would only copy it).
+    """
     if subtype == "FLOAT":
-        return np.ascontiguousarray(data, dtype="<f4").tobytes()
+        return np.ascontiguousarray(data, dtype="<f4")
     if subtype == "DOUBLE":
-        return np.ascontiguousarray(data, dtype="<f8").tobytes()
+        return np.ascontiguousarray(data, dtype="<f8")
     bits = PIPE_SUBTYPES[subtype][1]
     scale = float(1 << (bits - 1))
     ints = np.clip(np.rint(np.asarray(data, dtype=np.float64) * scale), -scale, scale - 1).astype(np.int64)
     if subtype == "PCM_U8":
-        return (ints + 128).astype(np.uint8).tobytes()
+        return (ints + 128).astype(np.uint8)
     if subtype == "PCM_16":
-        return ints.astype("<i2").tobytes()
+        return ints.astype("<i2")
     if subtype == "PCM_32":
-        return ints.astype("<i4").tobytes()
+        return ints.astype("<i4")
     packed = ints.astype("<i4").reshape(-1, 1).view(np.uint8)[:, :3]
-    return np.ascontiguousarray(packed).tobytes()
+    return np.ascontiguousarray(packed)
 
 
-def streaming_header(channels: int, rate: int, subtype: str) -> bytes:
+def streaming_header(channels: int, rate: int, subtype: str, reserve_ds64: bool = False) -> bytes:
     """A WAV header with unknown (0xFFFFFFFF) sizes, for writing to a pipe.
+
+    ``reserve_ds64`` puts a 28-byte JUNK chunk first, which
+    :func:`finish_wav_file` turns into RF64's ds64 chunk if the file grows
+    past 4 GiB (the EBU Tech 3306 way).
 
     Examples
     --------
-    >>> len(streaming_header(2, 48000, "FLOAT"))
-    46
+    >>> len(streaming_header(2, 48000, "FLOAT")), len(streaming_header(2, 48000, "FLOAT", reserve_ds64=True))
+    (46, 82)
     """
     tag, bits = PIPE_SUBTYPES[subtype]
     align = channels * bits // 8
     fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * align, align, bits)
     if tag == _FLOAT:
         fmt += struct.pack("<H", 0)
+    junk = b"JUNK" + struct.pack("<I", _DS64_SIZE) + bytes(_DS64_SIZE) if reserve_ds64 else b""
     return (
-        b"RIFF" + struct.pack("<I", _UNKNOWN_SIZE) + b"WAVE"
+        b"RIFF" + struct.pack("<I", _UNKNOWN_SIZE) + b"WAVE" + junk
         + b"fmt " + struct.pack("<I", len(fmt)) + fmt
         + b"data" + struct.pack("<I", _UNKNOWN_SIZE)
     )
+
+
+_DS64_SIZE = 28  # RIFF size, data size, sample count (64-bit each), table length (32-bit)
+
+
+def finish_wav_file(f: BinaryIO, header_length: int, frame_bytes: int) -> None:
+    """Fill in the sizes of a WAV file written with ``streaming_header(..., reserve_ds64=True)``.
+
+    ``f`` is open for writing and positioned at the end of the samples.
+    Files up to 4 GiB get plain RIFF sizes; larger ones become RF64.
+    """
+    end = f.tell()
+    data = end - header_length
+    riff = end - 8
+    if riff <= 0xFFFFFFFF - 1:
+        f.seek(4)
+        f.write(struct.pack("<I", riff))
+        f.seek(header_length - 4)
+        f.write(struct.pack("<I", data))
+    else:
+        f.seek(0)
+        f.write(b"RF64" + struct.pack("<I", _UNKNOWN_SIZE) + b"WAVE")
+        f.write(b"ds64" + struct.pack("<I", _DS64_SIZE) + struct.pack("<QQQI", riff, data, data // frame_bytes, 0))
+        f.seek(header_length - 4)
+        f.write(struct.pack("<I", _UNKNOWN_SIZE))
+    f.seek(end)
