@@ -1,16 +1,19 @@
 """File-to-file convolution that streams: bounded memory whatever the input length.
 
 :func:`convolve_file` is what ``sigconv convolve`` runs: read the input in
-blocks (in a background thread), push them through a streaming engine,
-keep the part of the output the mode asks for, and write it block by block
-(in another thread) to an atomic temporary file or to standard output.
+blocks, push them through a streaming engine, keep the part of the output
+the mode asks for, and write it block by block to an atomic temporary file
+or to standard output (reading and writing in threads of their own when the
+transforms are long enough to gain from it).
 Normalizations that need the finished output (``peak``, ``rms-match``)
 take a second pass over a temporary float file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -212,11 +215,49 @@ def convolve_file(
     return report
 
 
+class _Direct:
+    """The writer interface of :class:`BackgroundWriter`, without the thread."""
+
+    def __init__(self, writer):
+        self.write = writer.write
+
+    def close(self) -> None:
+        pass
+
+
+# Reading and writing in their own threads paid off only where each hop is a
+# long FFT that releases the GIL: measured on 10 min of stereo, a 3 s IR
+# (2^19-point transforms) ran 0.90 s threaded against 1.11 s serial, a
+# 64-tap FIR (2^14-point) 0.53 s threaded against 0.46 s serial. The switch
+# interval is shortened meanwhile so that the main thread gets the GIL back
+# quickly after each transform (the default 5 ms convoys it).
+_THREADED_MIN_FFT = 1 << 17
+_SWITCH_INTERVAL = 0.0002
+
+
+@contextlib.contextmanager
+def _io_threads(engine):
+    threaded = getattr(engine, "fft_size", 0) >= _THREADED_MIN_FFT
+    if not threaded:
+        yield (lambda blocks: blocks), _Direct
+        return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_INTERVAL)
+    try:
+        yield prefetch, BackgroundWriter
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def _run(reader, engine, window, writer, progress, report, stats=None) -> None:
     """Stream ``reader`` through ``engine`` and ``window`` into ``writer``."""
-    background = BackgroundWriter(writer)
+    with _io_threads(engine) as (read_ahead, write_behind):
+        _stream(reader, engine, window, write_behind(writer), read_ahead, progress, report, stats)
+
+
+def _stream(reader, engine, window, background, read_ahead, progress, report, stats) -> None:
     try:
-        for block in prefetch(reader.blocks(READ_BLOCK)):
+        for block in read_ahead(reader.blocks(READ_BLOCK)):
             if stats is not None:
                 stats["input_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
                 stats["input_samples"] += block.size
