@@ -192,7 +192,7 @@ class SignalWriter:
         """Append ``block``."""
         if block.shape[0] == 0:
             return
-        peak = float(np.max(np.abs(block)))
+        peak = float(max(block.max(), -block.min()))  # no temporary |block|
         self.peak = max(self.peak, peak)
         if self._clips and peak > 1.0:
             self.clipped += int(np.count_nonzero(np.abs(block) > 1.0))
