@@ -5,7 +5,9 @@ Run:  python benchmarks/bench_convolve.py            (10 minutes of stereo audio
 
 Needs ffmpeg, sox and GNU time for the peer rows: apt-get install ffmpeg sox time
 (missing peers are skipped). sigconv runs with pyFFTW if it is installed
-(pip install 'sigconv[fast]') and, in the "scipy.fft only" row, without.
+(pip install 'sigconv[fast]') and, in the "scipy.fft only" row, without; the
+"tuned" rows use FFTW wisdom that `sigconv tune` makes first (its time is
+printed; a user pays it once per machine), the others an empty cache.
 
 Jobs (48 kHz float32 WAV in and out, full-length output with the tail):
   reverb  stereo input ⊗ 3 s stereo IR (144,000 taps per channel)
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -141,13 +144,21 @@ def ffmpeg_command(x: Path, ir: Path, out: Path) -> list[str]:
 def tools_for(job: str, paths: dict[str, Path], work: Path) -> list[tuple[str, object, bool]]:
     x, ir = paths["x"], paths[job]
     out = lambda name: work / f"out-{job}-{name}.wav"  # noqa: E731
+
+    def sigconv(name, *extra, cache="untuned"):
+        return ["env", f"SIGCONV_CACHE_DIR={work / cache}", *extra, PY, "-m", "sigconv", "convolve", str(x), str(ir),
+                "-o", str(out(name.replace(" ", "_"))), "--quiet"]
+
     rows = [
-        ("sigconv", [PY, "-m", "sigconv", "convolve", str(x), str(ir), "-o", str(out("sigconv")), "--quiet"], False),
-        ("sigconv --precision 32", [PY, "-m", "sigconv", "convolve", str(x), str(ir), "-o", str(out("sigconv32")),
-                                    "--quiet", "--precision", "32"], False),
-        ("sigconv, scipy.fft only", ["env", "SIGCONV_FFT=scipy", PY, "-m", "sigconv", "convolve", str(x), str(ir),
-                                     "-o", str(out("sigconvscipy")), "--quiet"], False),
+        ("sigconv", sigconv("sigconv"), False),
+        ("sigconv --precision 32", sigconv("sigconv32") + ["--precision", "32"], False),
     ]
+    if (work / "tuned").exists():
+        rows += [
+            ("sigconv, tuned", sigconv("tuned", cache="tuned"), False),
+            ("sigconv -p 32, tuned", sigconv("tuned32", cache="tuned") + ["--precision", "32"], False),
+        ]
+    rows.append(("sigconv, scipy.fft only", sigconv("scipy", "SIGCONV_FFT=scipy"), False))
     if shutil.which("ffmpeg"):
         rows.append(("ffmpeg afir", ffmpeg_command(x, ir, out("ffmpeg")), False))
     if shutil.which("sox"):
@@ -168,6 +179,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", default="reverb,fir")
     parser.add_argument("--workdir", default=None, help="folder for the generated files (default: a temp folder)")
+    parser.add_argument("--no-tune", action="store_true", help="skip the rows with FFTW wisdom from `sigconv tune`")
     args = parser.parse_args()
 
     env_note = os.environ.get("OPENBLAS_CORETYPE")
@@ -176,6 +188,15 @@ def main() -> None:
     paths = make_inputs(work, args.minutes)
     print(f"# {args.minutes:g} min stereo {RATE} Hz float32; {args.repeat} runs each; {os.cpu_count()} cores"
           + (f"; OPENBLAS_CORETYPE={env_note}" if env_note else ""))
+    tuned = work / "tuned"
+    if not args.no_tune:
+        started = time.perf_counter()
+        proc = subprocess.run(["env", f"SIGCONV_CACHE_DIR={tuned}", PY, "-m", "sigconv", "tune", "--quiet"],
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            print(f"# sigconv tune (FFTW wisdom, once per machine): {time.perf_counter() - started:.0f} s")
+        else:
+            print(f"# sigconv tune unavailable: {proc.stderr.strip()}")
     x, _ = sf.read(paths["x"], dtype="float64", always_2d=True)
     from scipy.signal import fftconvolve
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "task_progress"]
 
 
 def _interactive() -> bool:
@@ -61,3 +61,28 @@ def _stderr_console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def task_progress(description: str, quiet: bool = False):
+    """A progress bar for a count of steps; yields ``update(done, total, step_description)``.
+
+    Examples
+    --------
+    >>> with task_progress("planning", quiet=True) as update:
+    ...     update(1, 4, "float64 2x1024")
+    """
+    if quiet or not _interactive():
+        yield lambda done, total, what: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[what]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=_stderr_console(), transient=True) as bar:
+        task = bar.add_task(description, total=None, what="")
+
+        def update(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, what=what)
+
+        yield update

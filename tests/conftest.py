@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ from hypothesis import HealthCheck, settings
 from sigconv.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
+
+# FFTW wisdom a developer made with `sigconv tune` must not change what tests run
+os.environ["SIGCONV_CACHE_DIR"] = tempfile.mkdtemp(prefix="sigconv-test-cache-")
 SAMPLES = REPO / "samples"
 
 settings.register_profile(

@@ -146,3 +146,41 @@ def test_engine_on_the_scipy_fallback(monkeypatch, rng):
                                            atol=1e-10)
     finally:
         fft_library.cache_clear()
+
+
+def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
+    pytest.importorskip("pyfftw")
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SIGCONV_CACHE_DIR": str(tmp_path)}
+    env.pop("SIGCONV_FFT", None)
+    proc = subprocess.run([sys.executable, "-m", "sigconv", "tune", "--max-size", "512", "--precision", "64"],
+                          capture_output=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert b"FFTW wisdom for sizes up to 512 saved in" in proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["fftw-wisdom-double.txt", "fftw-wisdom-longdouble.txt",
+                                            "fftw-wisdom-single.txt"]
+    check = (
+        "import numpy as np\n"
+        "from sigconv.fftlib import RealFFT\n"
+        "tuned, untuned = RealFFT(512, 2), RealFFT(4096, 2)\n"
+        "x = np.random.default_rng(0).standard_normal((2, 512))\n"
+        "assert np.allclose(tuned.inverse(tuned.forward(x).copy()), x)\n"
+        "print(tuned.planned_from, untuned.planned_from)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [b"wisdom", b"estimate"]
+
+
+def test_tune_without_pyfftw_is_a_clear_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SIGCONV_CACHE_DIR": str(tmp_path), "SIGCONV_FFT": "scipy"}
+    proc = subprocess.run([sys.executable, "-m", "sigconv", "tune"], capture_output=True, env=env, timeout=60)
+    assert proc.returncode == 5
+    assert proc.stderr.startswith(b"Error: sigconv tune needs pyFFTW") and b"Traceback" not in proc.stderr

@@ -8,6 +8,7 @@ from .. import __version__
 from .backends_cmd import backends_command
 from .convolve_cmd import convolve_command
 from .errors import SigconvGroup
+from .tune_cmd import tune_command
 from .options import _remember_debug
 
 __all__ = ["main"]
@@ -33,3 +34,4 @@ def main():
 
 main.add_command(convolve_command)
 main.add_command(backends_command)
+main.add_command(tune_command)
