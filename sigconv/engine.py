@@ -147,6 +147,8 @@ class OverlapSave(StreamEngine):
         self._frame = self._forward.frame
         self._frame[:] = 0
         self._pending = _Pending(in_channels, self.dtype)
+        #: dtype of the output blocks; float32 saves a conversion when the output file is FLOAT
+        self.output_dtype = self.dtype
         self._hops = 0
         self._pushed = 0
         self._emitted = 0
@@ -178,7 +180,9 @@ class OverlapSave(StreamEngine):
                     acc[route.target] += product
         self._hops += 1
         # copy: the inverse transform's buffer is reused by the next hop
-        return self._inverse.inverse_spectrum()[:, size - hop :].T.copy()
+        out = np.empty((hop, self.out_channels), dtype=self.output_dtype)
+        out[...] = self._inverse.inverse_spectrum()[:, size - hop :].T
+        return out
 
     def push(self, block: np.ndarray) -> np.ndarray:
         self._pending.add(block)

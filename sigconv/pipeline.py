@@ -26,6 +26,7 @@ from .backends.base import check_mode
 from .errors import UsageError
 from .io import read
 from .io.background import BackgroundWriter, prefetch
+from .io.formats import output_format, output_subtype
 from .io.stream import open_reader, open_writer
 from .io.writing import WriteReport
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir, trim_leading_silence
@@ -201,6 +202,10 @@ def convolve_file(
             backend, h, routes, reader.channels, out_channels, dtype, reader.frames, block
         )
         inputs = [input_path, ir_path]
+        if normalize not in POST_NORMALIZATIONS and hasattr(engine, "output_dtype"):
+            final = output_subtype(output_format(output, format), subtype, None if output == "-" else reader.subtype)
+            if final == "FLOAT":  # the writer would round to float32 anyway
+                engine.output_dtype = np.dtype(np.float32)
         if normalize in POST_NORMALIZATIONS:
             report.write = _two_pass(reader, engine, mode, h.shape[0], output, out_channels, normalize, gain_db,
                                      dtype, input_format, format, subtype, inputs, progress, report)
