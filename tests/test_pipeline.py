@@ -175,3 +175,15 @@ def test_wav_stream_of_unknown_length_through_a_pipe(tmp_path, rng, subtype):
     y = read_float(tmp_path / "y.wav")[0]
     x_file = read_float(tmp_path / "x.wav")[0]
     np.testing.assert_allclose(y, conv(x_file, h), atol=1e-9)
+
+
+def test_two_pass_normalization_to_standard_output(long_pair):
+    x, h, xin, hin = long_pair
+    proc = subprocess.run([sys.executable, "-m", "sigconv", "convolve", xin, hin, "--normalize", "peak", "-o", "-",
+                           "--subtype", "DOUBLE"], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    import io
+
+    y, _ = sf.read(io.BytesIO(proc.stdout), always_2d=True)
+    expected = conv(x, h)
+    np.testing.assert_allclose(y, expected / np.max(np.abs(expected)), atol=1e-9)
