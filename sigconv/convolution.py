@@ -9,7 +9,7 @@ from .backends.base import check_mode
 from .errors import UsageError
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
 from .resample import ir_at_rate
-from .routing import channel_routing, routes_for
+from .routing import channel_routing, routes_for, sum_paths
 from .signal import Signal
 from .validation import as_frames, dtype_for_precision
 
@@ -21,13 +21,7 @@ def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str) -> np
     xs = x[:, [r.source for r in routes]]
     hs = h[:, [r.kernel for r in routes]]
     engine = select_backend(backend, x.shape[0], h.shape[0], len(routes), x.dtype.name)
-    paths = engine.convolve(xs, hs, mode).reshape(-1, len(routes))
-    if [r.target for r in routes] == list(range(outputs)):
-        return paths
-    y = np.zeros((paths.shape[0], outputs), dtype=paths.dtype)
-    for column, route in enumerate(routes):
-        y[:, route.target] += paths[:, column]
-    return y
+    return sum_paths(engine.convolve(xs, hs, mode).reshape(-1, len(routes)), routes, outputs)
 
 
 def convolve(

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .fftlib import RealFFT
-from .routing import Route
+from .routing import Route, sum_paths
 
 __all__ = ["StreamEngine", "OverlapSave", "BlockOverlapAdd", "run_engine"]
 
@@ -54,11 +54,9 @@ def run_engine(engine: StreamEngine, x: np.ndarray, block: int = 1 << 18) -> np.
 class _Pending:
     """Input samples waiting for a whole hop, channel-major."""
 
-    def __init__(self, channels: int, dtype):
+    def __init__(self):
         self.chunks: list[np.ndarray] = []
         self.size = 0
-        self.channels = channels
-        self.dtype = dtype
 
     def add(self, block: np.ndarray) -> None:
         if block.shape[0]:
@@ -146,7 +144,7 @@ class OverlapSave(StreamEngine):
         self._kernel_rows = slice(0, out_channels) if kernels == identity else slice(0, 1)
         self._frame = self._forward.frame
         self._frame[:] = 0
-        self._pending = _Pending(in_channels, self.dtype)
+        self._pending = _Pending()
         #: dtype of the output blocks; float32 saves a conversion when the output file is FLOAT
         self.output_dtype = self.dtype
         self._hops = 0
@@ -194,7 +192,7 @@ class OverlapSave(StreamEngine):
 
     def _collect(self, outputs: list[np.ndarray]) -> np.ndarray:
         if not outputs:
-            return np.empty((0, self.out_channels), dtype=self.dtype)
+            return np.empty((0, self.out_channels), dtype=self.output_dtype)
         out = np.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0]
         self._emitted += out.shape[0]
         return out
@@ -232,14 +230,11 @@ class BlockOverlapAdd(StreamEngine):
         self.taps = h.shape[0]
         self._sources = [r.source for r in self.routes]
         self._kernels = np.ascontiguousarray(h[:, [r.kernel for r in self.routes]], dtype=self.dtype)
-        self._targets = [r.target for r in self.routes]
         self._tail = np.zeros((self.taps - 1, out_channels), dtype=self.dtype)
 
     def _convolve_block(self, x: np.ndarray) -> np.ndarray:
         paths = self.backend.convolve_full(np.ascontiguousarray(x[:, self._sources], dtype=self.dtype), self._kernels)
-        y = np.zeros((x.shape[0] + self.taps - 1, self.out_channels), dtype=self.dtype)
-        for column, target in enumerate(self._targets):
-            y[:, target] += paths[:, column]
+        y = np.array(sum_paths(paths, self.routes, self.out_channels), dtype=self.dtype)
         y[: self.taps - 1] += self._tail
         frames = x.shape[0]
         self._tail = y[frames:].copy()

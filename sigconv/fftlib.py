@@ -241,17 +241,11 @@ class RealFFT:
         return fft.rfft(self._frame, axis=1, workers=_threads())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Spectrum of each row of ``x`` (shorter rows are zero-padded)."""
-        if self.library == "scipy":
-            from scipy import fft
-
-            return fft.rfft(x, self.size, axis=1, workers=_threads())
-        width = x.shape[1]
-        self._real_in[:, :width] = x
-        if width < self.size:
-            self._real_in[:, width:] = 0
-        self._forward()
-        return self._spectrum
+        """Spectrum of each row of ``x`` (shorter rows are zero-padded); overwrites :attr:`frame`."""
+        frame, width = self.frame, x.shape[1]
+        frame[:, :width] = x
+        frame[:, width:] = 0
+        return self.forward_frame()
 
     @property
     def spectrum(self) -> np.ndarray:
@@ -273,10 +267,5 @@ class RealFFT:
 
     def inverse(self, spectrum: np.ndarray) -> np.ndarray:
         """Real signal of each row of ``spectrum`` (length ``size``)."""
-        if self.library == "scipy":
-            from scipy import fft
-
-            return fft.irfft(spectrum, self.size, axis=1, workers=_threads())
-        self._spectrum_in[:] = spectrum
-        self._inverse()
-        return self._real_out
+        self.spectrum[:] = spectrum
+        return self.inverse_spectrum()

@@ -27,7 +27,7 @@ from .errors import UsageError
 from .io import read
 from .io.background import BackgroundWriter, prefetch
 from .io.formats import output_format, output_subtype
-from .io.stream import open_reader, open_writer
+from .io.stream import block_peak, open_reader, open_writer
 from .io.writing import WriteReport
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir, trim_leading_silence
 from .planner import choose_plan
@@ -289,7 +289,7 @@ class _StatsWriter:
 
     def write(self, block):
         if block.shape[0]:
-            self.stats["peak"] = max(self.stats["peak"], float(np.max(np.abs(block))))
+            self.stats["peak"] = max(self.stats["peak"], block_peak(block))
             self.stats["output_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
             self.stats["output_samples"] += block.size
         self.writer.write(block)

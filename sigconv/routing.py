@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from .errors import IncompatibleSignalsError
 
-__all__ = ["Route", "channel_routing", "routes_for", "ROUTING_HELP"]
+__all__ = ["Route", "channel_routing", "routes_for", "sum_paths", "ROUTING_HELP"]
 
 ROUTING_HELP = (
     "an IR with 1 channel is applied to every input channel, one with as many channels as the "
@@ -76,3 +78,20 @@ def routes_for(input_channels: int, ir_channels: int) -> tuple[list[Route], int]
     if routing == "split":
         return [Route(0, c, c) for c in range(ir_channels)], ir_channels
     return [Route(0, 0, 0), Route(0, 1, 1), Route(1, 2, 0), Route(1, 3, 1)], 2
+
+
+def sum_paths(paths: np.ndarray, routes: list[Route], outputs: int) -> np.ndarray:
+    """Add the columns of ``paths`` (one per route) into their routes' output channels.
+
+    Examples
+    --------
+    >>> routes, outputs = routes_for(2, 4)
+    >>> sum_paths(np.ones((1, 4)), routes, outputs).tolist()
+    [[2.0, 2.0]]
+    """
+    if [r.target for r in routes] == list(range(outputs)):
+        return paths
+    y = np.zeros((paths.shape[0], outputs), dtype=paths.dtype)
+    for column, route in enumerate(routes):
+        y[:, route.target] += paths[:, column]
+    return y

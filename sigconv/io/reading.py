@@ -33,6 +33,14 @@ def looks_like_text(buf: bytes) -> bool:
     return b"\x00" not in head
 
 
+def unreadable_audio(name: str, exc) -> UnreadableSignalError:
+    """The error for a file libsndfile refuses, naming what sigconv does read."""
+    return UnreadableSignalError(
+        f"cannot read {name!r} as audio ({exc.error_string}); sigconv reads what libsndfile "
+        "reads (WAV, FLAC, OGG, AIFF, ...) and CSV (use a .csv name or --input-format csv)"
+    )
+
+
 def _decode_audio(buf_or_path, name: str, fmt: str | None, dtype) -> Signal:
     import soundfile as sf
 
@@ -43,10 +51,7 @@ def _decode_audio(buf_or_path, name: str, fmt: str | None, dtype) -> Signal:
             data = f.read(dtype=np.dtype(dtype).name, always_2d=True)
             rate, subtype, container = f.samplerate, f.subtype, f.format
     except sf.LibsndfileError as exc:
-        raise UnreadableSignalError(
-            f"cannot read {name!r} as audio ({exc.error_string}); sigconv reads what libsndfile "
-            "reads (WAV, FLAC, OGG, AIFF, ...) and CSV (use a .csv name or --format csv)"
-        ) from exc
+        raise unreadable_audio(name, exc) from exc
     except (TypeError, RuntimeError) as exc:  # soundfile raises these for unknown formats
         raise UnreadableSignalError(f"cannot read {name!r} as audio: {exc}") from exc
     if data.shape[0] == 0:

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..errors import InvalidSignalError, OutputError, SignalNotFoundError, UnreadableSignalError
+from ..errors import InvalidSignalError, OutputError, SignalNotFoundError
 from ..signal import Signal
 from .atomic import atomic_path, refuse_input_overwrite
 from .csvio import format_csv
 from .formats import CSV, clips_at_full_scale, format_from_name, output_format, output_subtype
-from .reading import looks_like_text, read
+from .reading import looks_like_text, read, unreadable_audio
 from .report import WriteReport, audio_rate
 from .wavstream import (
     PIPE_SUBTYPES,
@@ -32,7 +32,7 @@ from .wavstream import (
     streaming_header,
 )
 
-__all__ = ["SignalReader", "open_reader", "SignalWriter", "open_writer"]
+__all__ = ["SignalReader", "open_reader", "SignalWriter", "open_writer", "block_peak"]
 
 
 class SignalReader:
@@ -85,10 +85,7 @@ class _SoundFileReader(SignalReader):
         try:
             self._file = sf.SoundFile(path)
         except sf.LibsndfileError as exc:
-            raise UnreadableSignalError(
-                f"cannot read {path!r} as audio ({exc.error_string}); sigconv reads what libsndfile "
-                "reads (WAV, FLAC, OGG, AIFF, ...) and CSV (use a .csv name or --input-format csv)"
-            ) from exc
+            raise unreadable_audio(path, exc) from exc
         f = self._file
         super().__init__(path, f.samplerate, f.channels, f.frames, f.subtype, f.format, dtype)
         # float32 holds FLOAT, PCM_16 and PCM_24 samples exactly and decodes
@@ -177,6 +174,11 @@ def open_reader(source: str, format: str | None = None, rate: float | None = Non
     return _SoundFileReader(source, dtype)
 
 
+def block_peak(block: np.ndarray) -> float:
+    """Largest absolute sample of ``block``, without a temporary ``|block|`` array."""
+    return float(max(block.max(), -block.min()))
+
+
 class SignalWriter:
     """Takes ``(frames, channels)`` blocks; clips integer subtypes and counts what it clipped."""
 
@@ -192,7 +194,7 @@ class SignalWriter:
         """Append ``block``."""
         if block.shape[0] == 0:
             return
-        peak = float(max(block.max(), -block.min()))  # no temporary |block|
+        peak = block_peak(block)
         self.peak = max(self.peak, peak)
         if self._clips and peak > 1.0:
             self.clipped += int(np.count_nonzero(np.abs(block) > 1.0))
