@@ -35,7 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["RealFFT", "fft_library", "tune", "wisdom_folder", "TUNED_CHANNELS"]
+__all__ = ["RealFFT", "fft_library", "tune", "wisdom_folder", "wisdom_available", "TUNED_CHANNELS"]
 
 #: Row counts (channels per transform batch) that :func:`tune` plans for.
 TUNED_CHANNELS = (1, 2)
@@ -101,6 +101,11 @@ def _wisdom_loaded() -> bool:
     return True
 
 
+def wisdom_available() -> bool:
+    """True when FFTW wisdom from ``sigconv tune`` is in use (it is loaded into FFTW on the first call)."""
+    return fft_library() == "pyfftw" and _wisdom_loaded()
+
+
 def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNED_CHANNELS,
          progress=None) -> str:
     """Measure FFTW plans for the engine's transform sizes and store the wisdom.
@@ -108,7 +113,11 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     Plans every power-of-two size from 2^6 to ``max_size`` (forward and
     inverse, for each dtype and row count) with FFTW_MEASURE and writes
     FFTW's wisdom to :func:`wisdom_folder`, from which later runs plan
-    without measuring. Takes minutes; run it once per machine.
+    without measuring. Then it times the engine's hops at every transform
+    length the planner may choose (:func:`sigconv.calibration.fast_sizes`
+    from 2^12 to ``max_size``, with the new plans where there are any) and
+    stores the costs beside the wisdom for the planner. Takes minutes; run it once per
+    machine.
 
     Parameters
     ----------
@@ -136,9 +145,16 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     _wisdom_loaded()  # extend what is there
     sizes = [1 << k for k in range(6, max(6, int(max_size).bit_length() - 1) + 1)]
     jobs = [(size, np.dtype(dt), rows) for dt in dtypes for rows in channels for size in sizes]
+    from .calibration import fast_sizes, measure_costs, save_tuned_costs
+
+    # every length the planner may pick, priced on this machine afterwards:
+    # the tuned powers of two and the others, which still plan with FFTW_ESTIMATE
+    costed = fast_sizes(1 << 12, max_size)
+    per_dtype = len(costed) + 1  # the hops, then the cost per frame
+    total = len(jobs) + per_dtype * len(dtypes)
     for done, (size, dtype, rows) in enumerate(jobs):
         if progress:
-            progress(done, len(jobs), f"{np.dtype(dtype).name} {rows}x{size}")
+            progress(done, total, f"{np.dtype(dtype).name} {rows}x{size}")
         _make_plans(pyfftw, size, rows, dtype, ("FFTW_MEASURE",))
     folder = wisdom_folder()
     os.makedirs(folder, exist_ok=True)
@@ -147,8 +163,15 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
         with open(tmp, "wb") as f:
             f.write(part)
         os.replace(tmp, os.path.join(folder, name))
+    _wisdom_loaded.cache_clear()  # plans made from here on use the new wisdom
+    costs = {}
+    for index, dt in enumerate(dtypes):
+        offset = len(jobs) + index * per_dtype
+        report = progress and (lambda done, _total, text, offset=offset: progress(offset + done, total, text))
+        costs[np.dtype(dt).name] = measure_costs(costed, dt, progress=report)
+    save_tuned_costs(costs)
     if progress:
-        progress(len(jobs), len(jobs), "done")
+        progress(total, total, "done")
     return folder
 
 

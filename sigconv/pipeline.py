@@ -246,10 +246,14 @@ def _io_threads(engine):
     if not threaded:
         yield (lambda blocks: blocks), _Direct
         return
+    # the reader runs up to two hops ahead, so each hop's input is ready
+    # when the previous hop's transforms end (two 64k-frame blocks were not:
+    # 2^19-point transforms waited for the reader every hop)
+    depth = max(2, 2 * -(-getattr(engine, "hop", READ_BLOCK) // READ_BLOCK))
     previous = sys.getswitchinterval()
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
-        yield prefetch, BackgroundWriter
+        yield (lambda blocks: prefetch(blocks, depth)), BackgroundWriter
     finally:
         sys.setswitchinterval(previous)
 

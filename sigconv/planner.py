@@ -3,10 +3,17 @@
 The run time of each candidate is predicted from an operation count weighted
 by costs measured on the 2-core development machine (2026-11-25):
 
-* FFT: seconds per overlap-save hop (forward and inverse transforms of a
-  2-channel job and the copies around them) at each power-of-two size,
-  timed inside the engine with pyFFTW (2 threads, FFTW_ESTIMATE plans) and
-  with scipy.fft, interpolated log-log between the measured sizes.
+* FFT: seconds per overlap-save hop of a 2-channel file streamed through
+  the engine (transforms, spectral products, copies, reader and writer
+  threads) at each 5-smooth transform length from 2^12 to 2^21, with
+  pyFFTW (2 threads, FFTW_ESTIMATE plans) and with scipy.fft: the table in
+  :mod:`sigconv.hop_costs`, written by ``python benchmarks/fit_planner.py``
+  (:mod:`sigconv.calibration`). ``sigconv tune`` measures the same table
+  with its FFTW plans on the user's machine, and then that one counts.
+  Lengths between the measured ones are interpolated log-log. Some
+  lengths with factors 3 and 5 beat the powers of two next to them by
+  20-30% with FFTW_ESTIMATE plans (2^14 * 25 = 409,600 against 2^19 for a
+  3 s IR at 48 kHz).
 * Spectral multiply-accumulate: seconds per frequency bin per partition
   per channel path (numpy ``multiply`` then ``+=``), measured on arrays of
   4k-256k bins.
@@ -26,25 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fftlib import fft_library
+from .calibration import HopCosts, load_tuned_costs
+from .fftlib import fft_library, wisdom_available
+from .hop_costs import FRAME_SECONDS, HOP_SECONDS
 
 __all__ = ["Plan", "plan_fft", "predict_direct", "choose_plan"]
 
-# seconds per overlap-save hop of a 2-channel job (2 forward and 2 inverse
-# real transforms of 2^k points, one partition, the copies around them),
-# by k, measured inside the engine: transforms alone time faster (see
-# sigconv/fftlib.py), but not with the reader and writer threads running
-# and fresh output arrays (scipy.fft) each hop
-_HOP_SECONDS = {
-    ("pyfftw", "float64"): {12: 4.4e-05, 13: 5.2e-05, 14: 1.02e-04, 15: 2.16e-04, 16: 4.25e-04, 17: 1.157e-03,
-                            18: 3.645e-03, 19: 7.257e-03, 20: 1.804e-02, 21: 5.306e-02},
-    ("pyfftw", "float32"): {12: 3.5e-05, 13: 4.1e-05, 14: 7.6e-05, 15: 1.67e-04, 16: 3.39e-04, 17: 6.77e-04,
-                            18: 1.584e-03, 19: 4.443e-03, 20: 9.753e-03, 21: 2.723e-02},
-    ("scipy", "float64"): {12: 6.5e-05, 13: 1.17e-04, 14: 4.65e-04, 15: 1.089e-03, 16: 2.307e-03, 17: 5.146e-03,
-                           18: 1.081e-02, 19: 2.211e-02, 20: 6.079e-02, 21: 1.355e-01},
-    ("scipy", "float32"): {12: 7.1e-05, 13: 1.29e-04, 14: 2.41e-04, 15: 4.84e-04, 16: 9.78e-04, 17: 2.134e-03,
-                           18: 6.623e-03, 19: 1.063e-02, 20: 2.083e-02, 21: 5.892e-02},
-}
 _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and path
 # direct: per multiply-add and per input sample, each per path, fitted to
 # the streamed direct engine on 10^8-sample inputs (kernels of 1, 10, 100)
@@ -83,49 +77,78 @@ class Plan:
     seconds: float
 
 
-def _transform_seconds(size: int, dtype: str) -> float:
-    """Seconds of one channel's transform at length ``size``: a quarter of a 2-channel hop less its overhead."""
-    table = _HOP_SECONDS[(fft_library(), dtype)]
-    exponent = math.log2(size)
+def _costs(dtype: str) -> HopCosts:
+    """The engine's measured costs for the FFT library in use.
+
+    Where ``sigconv tune`` made FFTW plans, it also measured the costs
+    with them on this machine, and those count.
+    """
+    library = fft_library()
+    shipped = HopCosts(HOP_SECONDS[(library, dtype)], FRAME_SECONDS[(library, dtype)])
+    if library == "pyfftw" and wisdom_available():
+        tuned = load_tuned_costs().get(dtype)
+        if tuned and tuned.hop_seconds:
+            return HopCosts({**shipped.hop_seconds, **tuned.hop_seconds}, tuned.frame_seconds)
+    return shipped
+
+
+def _hop_seconds(size: int, table: dict[int, float]) -> float:
+    """Measured seconds per hop at ``size``, interpolated log-log between measured lengths."""
     keys = sorted(table)
-    lo = max([k for k in keys if k <= exponent], default=keys[0])
-    hi = min([k for k in keys if k >= exponent], default=keys[-1])
-    if exponent <= keys[0]:
-        base = table[keys[0]]  # small hops cost their fixed overhead
-    elif lo == hi:
-        base = table[lo] * (size * exponent) / (2**lo * lo)
-    else:
-        frac = (exponent - lo) / (hi - lo)
-        base = math.exp(math.log(table[lo]) * (1 - frac) + math.log(table[hi]) * frac)
-    return max(base - _HOP_OVERHEAD, 0.1 * base) / 4
+    if size in table:
+        return table[size]
+    if size <= keys[0]:
+        return table[keys[0]]  # small hops cost their fixed overhead
+    if size >= keys[-1]:
+        return table[keys[-1]] * (size * math.log2(size)) / (keys[-1] * math.log2(keys[-1]))
+    lo = max(k for k in keys if k < size)
+    hi = min(k for k in keys if k > size)
+    frac = math.log(size / lo) / math.log(hi / lo)
+    return math.exp(math.log(table[lo]) * (1 - frac) + math.log(table[hi]) * frac)
+
+
+def _transform_seconds(size: int, costs: HopCosts) -> float:
+    """Seconds of one channel's transform at ``size``: a quarter of a measured 2-channel hop less its
+    fixed overhead and the cost of its frames."""
+    base = _hop_seconds(size, costs.hop_seconds)
+    reference = max(size, min(costs.hop_seconds))
+    measured_hop = reference - reference // 2 + 1
+    return max(base - _HOP_OVERHEAD - costs.frame_seconds * measured_hop, 0.1 * base) / 4
 
 
 def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int, dtype: str,
              partition: int | None = None) -> Plan:
     """Cheapest overlap-save plan for ``total`` output frames and an ``m``-tap IR.
 
-    Candidates: one partition with power-of-two transforms from ``2 m`` up
-    (plus one transform of the whole result when it is short), and uniform
-    partitions of ``2^6 .. 2^17`` samples with transforms of twice that.
-    ``partition`` forces the partition length (the ``--block`` option).
+    Candidates: one partition with each measured transform length whose
+    hop is at least a quarter of it (one transform of the whole result
+    when that is short), and uniform partitions of 2^5 .. 2^17 samples with
+    transforms of twice their length. Lengths are the 5-smooth ones of the
+    cost table (powers of two below it). ``partition`` forces the partition
+    length (the ``--block`` option).
     """
     candidates: list[Plan] = []
+    costs = _costs(dtype)
+    table = costs.hop_seconds
+    per_sample = costs.frame_seconds / 4  # per sample of each input and output channel
+    library = fft_library()
 
     def consider(part: int, size: int) -> None:
         parts = 1 if part >= m else -(-m // part)
         hop = size - m + 1 if parts == 1 else part
         if hop < 1 or size > _MAX_FFT and parts > 1:
             return
-        if fft_library() == "scipy" and size > _MAX_SCIPY_STREAMING_FFT and total > 4 * size:
+        if library == "scipy" and size > _MAX_SCIPY_STREAMING_FFT and total > 4 * size:
             return
         hops = -(-total // hop)
         bins = size // 2 + 1
-        transform = _transform_seconds(size, dtype)
+        transform = _transform_seconds(size, costs)
         seconds = hops * (
-            _HOP_OVERHEAD + (in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
+            _HOP_OVERHEAD + (in_channels + out_channels) * (transform + per_sample * hop)
+            + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
         )
         # set-up: the IR partitions' spectra, and FFTW's plans
-        seconds += parts * paths * transform + (_PLAN_SECONDS if fft_library() == "pyfftw" else 0.0)
+        seconds += parts * paths * transform + (_PLAN_SECONDS if library == "pyfftw" else 0.0)
         candidates.append(Plan("fft", min(part, m), size, hop, seconds))
 
     if partition:
@@ -134,17 +157,19 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         else:
             consider(partition, 2 * partition)
         return min(candidates, key=lambda p: p.seconds)
-    # powers of two only: the measured tables are, and FFTW plans odd
-    # factors (7, 11...) of "fast" lengths slowly
-    whole = 1 << max(0, (total - 1).bit_length())
-    if whole <= _MAX_FFT:
+    # 5-smooth lengths only: FFTW and pocketfft transform other factors
+    # (7, 11...) markedly slower
+    smallest = min(table)
+    sizes = [1 << k for k in range(1, smallest.bit_length() - 1)] + sorted(table)
+    sizes += [sizes[-1] << k for k in range(1, 4) if sizes[-1] << k <= _MAX_FFT]
+    whole = next((size for size in sizes if size >= total), None)
+    if whole is not None:
         consider(m, whole)
-    start = max(1, math.ceil(math.log2(max(2 * m, 2))))
-    for exponent in range(start, 23):
-        consider(m, 1 << exponent)
-    for exponent in range(6, 18):
-        if (1 << exponent) < m:
-            consider(1 << exponent, 1 << (exponent + 1))
+    for size in sizes:
+        if size - m + 1 >= size // 4:
+            consider(m, size)
+        if size % 2 == 0 and 32 <= size // 2 < m and size // 2 <= 1 << 17:
+            consider(size // 2, size)
     return min(candidates, key=lambda p: p.seconds)
 
 
@@ -184,5 +209,7 @@ def choose_plan(n: int, m: int, in_channels: int, out_channels: int, paths: int,
     fft = plan_fft(total, m, in_channels, out_channels, paths, dtype, partition)
     if method == "fft":
         return fft
-    direct = predict_direct(n, m, paths, dtype)
+    # the file streams through either method: price its frames alike
+    streaming = _costs(dtype).frame_seconds / 4 * (in_channels * n + out_channels * total)
+    direct = predict_direct(n, m, paths, dtype) + streaming
     return fft if fft.seconds < direct else Plan("direct", m, 0, n, direct)

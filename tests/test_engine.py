@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import math
+import os
+
 import numpy as np
 import pytest
 import scipy.signal
+import soundfile as sf
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sigconv.backends.direct import DirectBackend
+from sigconv.calibration import fast_sizes, measure_hop_seconds
 from sigconv.engine import BlockOverlapAdd, OverlapSave, run_engine
 from sigconv.fftlib import RealFFT, fft_library
 from sigconv.pipeline import ModeWindow
@@ -156,23 +162,73 @@ def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
 
     env = {**os.environ, "SIGCONV_CACHE_DIR": str(tmp_path)}
     env.pop("SIGCONV_FFT", None)
-    proc = subprocess.run([sys.executable, "-m", "sigconv", "tune", "--max-size", "512", "--precision", "64"],
+    proc = subprocess.run([sys.executable, "-m", "sigconv", "tune", "--max-size", "4096", "--precision", "64"],
                           capture_output=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert b"FFTW wisdom for sizes up to 512 saved in" in proc.stderr
+    assert b"FFTW wisdom for sizes up to 4096 saved in" in proc.stderr
     assert sorted(os.listdir(tmp_path)) == ["fftw-wisdom-double.txt", "fftw-wisdom-longdouble.txt",
-                                            "fftw-wisdom-single.txt"]
+                                            "fftw-wisdom-single.txt", "hop-costs.json"]
+    with open(tmp_path / "hop-costs.json") as f:
+        costs = json.load(f)
+    assert list(costs) == ["float64"] and list(costs["float64"]["hop_seconds"]) == ["4096"]
+    tuned = costs["float64"]["hop_seconds"]["4096"]
+    assert tuned > 0 and costs["float64"]["frame_seconds"] >= 0
     check = (
         "import numpy as np\n"
         "from sigconv.fftlib import RealFFT\n"
-        "tuned, untuned = RealFFT(512, 2), RealFFT(4096, 2)\n"
-        "x = np.random.default_rng(0).standard_normal((2, 512))\n"
+        "from sigconv.planner import _costs\n"
+        "tuned, untuned = RealFFT(4096, 2), RealFFT(8192, 2)\n"
+        "x = np.random.default_rng(0).standard_normal((2, 4096))\n"
         "assert np.allclose(tuned.inverse(tuned.forward(x).copy()), x)\n"
-        "print(tuned.planned_from, untuned.planned_from)\n"
+        "print(tuned.planned_from, untuned.planned_from, _costs('float64').hop_seconds[4096])\n"
     )
     proc = subprocess.run([sys.executable, "-c", check], capture_output=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [b"wisdom", b"estimate"]
+    planned, unplanned, cost = proc.stdout.split()
+    assert (planned, unplanned) == (b"wisdom", b"estimate")
+    assert float(cost) == tuned  # the planner prices the tuned size as measured
+
+
+@given(lo=st.integers(1, 1 << 20), span=st.integers(0, 1 << 20))
+def test_fast_sizes_are_the_5_smooth_lengths_in_range(lo, span):
+    hi = lo + span
+    sizes = fast_sizes(lo, hi)
+    assert sizes == sorted(set(sizes))
+    for size in sizes:
+        assert lo <= size <= hi and size % 64 == 0
+        odd = size
+        while odd % 2 == 0:
+            odd //= 2
+        assert odd in (1, 3, 5, 9, 15, 25, 45, 75, 225)
+    powers = [1 << k for k in range(6, 22) if lo <= 1 << k <= hi]
+    assert set(powers) <= set(sizes)
+
+
+def test_planner_follows_the_cost_table(monkeypatch):
+    """A length priced cheaper wins; with tuned costs on disk, they replace the shipped table."""
+    from sigconv import calibration, planner
+
+    n, m = 28_800_000, 144_000
+    monkeypatch.setattr(planner, "fft_library", lambda: "pyfftw")
+    shipped = planner._costs("float64")
+    cheap = min((size for size in shipped.hop_seconds if size > 2 * m and size != choose_plan(n, m, 2, 2, 2).fft_size))
+    tuned = calibration.HopCosts({cheap: shipped.hop_seconds[cheap] / 10}, shipped.frame_seconds)
+    monkeypatch.setattr(planner, "wisdom_available", lambda: True)
+    monkeypatch.setattr(planner, "load_tuned_costs", lambda: {"float64": tuned})
+    plan = choose_plan(n, m, 2, 2, 2)
+    assert (plan.fft_size, plan.partition, plan.hop) == (cheap, m, cheap - m + 1)
+    monkeypatch.setattr(planner, "wisdom_available", lambda: False)  # tuned costs count only with the wisdom
+    assert choose_plan(n, m, 2, 2, 2).fft_size != cheap
+    assert calibration.load_tuned_costs() == {}  # the tests' cache folder holds none
+
+
+def test_hop_cost_is_measured_on_a_real_streamed_file(tmp_path):
+    first = measure_hop_seconds(4096, np.float64, str(tmp_path), repeats=1)
+    made = sorted(os.listdir(tmp_path))
+    second = measure_hop_seconds(4096, np.float64, str(tmp_path), repeats=1)
+    assert made == ["calibration-2x2097152.wav", "calibration-out.wav"] == sorted(os.listdir(tmp_path))
+    assert sf.info(str(tmp_path / "calibration-out.wav")).frames == 2097152 + 2048 - 1
+    assert all(0 < t < math.inf for t in (first, second))
 
 
 def test_tune_without_pyfftw_is_a_clear_error(tmp_path):
