@@ -1,14 +1,14 @@
 """Measure the FFT engine's cost per hop on this machine and write sigconv/hop_costs.py.
 
-Run:  python benchmarks/fit_planner.py            (~8 min; rewrites sigconv/hop_costs.py)
+Run:  python benchmarks/fit_planner.py            (~2 min; rewrites sigconv/hop_costs.py)
       python benchmarks/fit_planner.py --print    (prints the table instead)
 
 For each FFT library (pyFFTW with FFTW_ESTIMATE plans when installed, and
 scipy.fft) and each precision, every transform length from
-``sigconv.calibration.fast_sizes(2**12, 2**21)`` is timed streaming a
-float32 WAV file through the engine into another, as ``sigconv convolve``
-runs (2-channel input, IR of half the transform length; fastest of three
-runs; see sigconv.calibration.measure_hop_seconds). The planner (sigconv/planner.py) predicts run
+``sigconv.calibration.fast_sizes(2**12, 2**21)`` is timed inside the
+engine (``sigconv.calibration.measure_hop_seconds``: 2-channel float32
+blocks in and out, IR of half the transform length, fastest of three
+batches). The planner (sigconv/planner.py) predicts run
 times from these tables. Idle the machine while this runs.
 """
 
@@ -30,16 +30,15 @@ LO, HI = 1 << 12, 1 << 21
 WORKER = """
 import json, sys
 import numpy as np
-from sigconv.calibration import fast_sizes, measure_costs
+from sigconv.calibration import fast_sizes, measure_hop_table
 from sigconv.fftlib import fft_library
 lib = fft_library()
 if lib != sys.argv[1]:
     print(json.dumps(None)); sys.exit()
 out = {}
 for dtype in ("float64", "float32"):
-    costs = measure_costs(fast_sizes(int(sys.argv[2]), int(sys.argv[3])), np.dtype(dtype))
-    out[dtype] = {"hop": {str(k): float(f"{v:.4g}") for k, v in costs.hop_seconds.items()},
-                  "frame": float(f"{costs.frame_seconds:.4g}")}
+    table = measure_hop_table(fast_sizes(int(sys.argv[2]), int(sys.argv[3])), np.dtype(dtype))
+    out[dtype] = {str(k): float(f"{v:.4g}") for k, v in table.items()}
 print(json.dumps(out))
 """
 
@@ -53,30 +52,23 @@ def measure(library: str) -> dict | None:
 
 def render(tables: dict) -> str:
     lines = [
-        '"""Costs of the streamed FFT engine, measured on the development machine.',
+        '"""Seconds per overlap-save hop by transform length, measured on the development machine.',
         "",
         f"Written by ``python benchmarks/fit_planner.py`` on {datetime.date.today().isoformat()}"
         f" ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}):",
-        "a 2-channel float32 WAV streamed through an IR into another",
-        "(sigconv.calibration.measure_costs; pyFFTW with FFTW_ESTIMATE plans on all cores,",
-        "or scipy.fft), fastest of three runs. Do not edit by hand.",
-        "",
-        "HOP_SECONDS: seconds per hop by transform length N, with an IR of N // 2 taps.",
-        "FRAME_SECONDS: seconds each further frame of hop adds.",
+        "a 2-channel job through an IR of half the transform length, timed inside sigconv's engine",
+        "(sigconv.calibration.measure_hop_seconds; pyFFTW with FFTW_ESTIMATE plans on all cores,",
+        "or scipy.fft), fastest of three batches. Do not edit by hand.",
         '"""',
         "",
         "HOP_SECONDS = {",
     ]
-    for (library, dtype), costs in tables.items():
+    for (library, dtype), table in tables.items():
         lines.append(f"    ({library!r}, {dtype!r}): {{")
-        items = [f"{int(k)}: {v!r}" for k, v in sorted(costs["hop"].items(), key=lambda kv: int(kv[0]))]
+        items = [f"{int(k)}: {v!r}" for k, v in sorted(table.items(), key=lambda kv: int(kv[0]))]
         for start in range(0, len(items), 6):
             lines.append("        " + ", ".join(items[start : start + 6]) + ",")
         lines.append("    },")
-    lines.append("}")
-    lines.append("FRAME_SECONDS = {")
-    for (library, dtype), costs in tables.items():
-        lines.append(f"    ({library!r}, {dtype!r}): {costs['frame']!r},")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -100,9 +92,7 @@ def main() -> None:
         if spec and (REPO / "sigconv" / "hop_costs.py").exists():
             old = util.module_from_spec(spec)
             spec.loader.exec_module(old)
-            kept = {key: {"hop": table, "frame": getattr(old, "FRAME_SECONDS", {}).get(key, 0.0)}
-                    for key, table in old.HOP_SECONDS.items()}
-            tables = {**kept, **tables}
+            tables = {**old.HOP_SECONDS, **tables}
     text = render(tables)
     if args.print:
         print(text)

@@ -145,12 +145,12 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     _wisdom_loaded()  # extend what is there
     sizes = [1 << k for k in range(6, max(6, int(max_size).bit_length() - 1) + 1)]
     jobs = [(size, np.dtype(dt), rows) for dt in dtypes for rows in channels for size in sizes]
-    from .calibration import fast_sizes, measure_costs, save_tuned_costs
+    from .calibration import fast_sizes, measure_hop_table, save_tuned_costs
 
     # every length the planner may pick, priced on this machine afterwards:
     # the tuned powers of two and the others, which still plan with FFTW_ESTIMATE
     costed = fast_sizes(1 << 12, max_size)
-    per_dtype = len(costed) + 1  # the hops, then the cost per frame
+    per_dtype = len(costed)
     total = len(jobs) + per_dtype * len(dtypes)
     for done, (size, dtype, rows) in enumerate(jobs):
         if progress:
@@ -168,7 +168,7 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     for index, dt in enumerate(dtypes):
         offset = len(jobs) + index * per_dtype
         report = progress and (lambda done, _total, text, offset=offset: progress(offset + done, total, text))
-        costs[np.dtype(dt).name] = measure_costs(costed, dt, progress=report)
+        costs[np.dtype(dt).name] = measure_hop_table(costed, dt, progress=report)
     save_tuned_costs(costs)
     if progress:
         progress(total, total, "done")

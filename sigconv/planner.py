@@ -3,17 +3,16 @@
 The run time of each candidate is predicted from an operation count weighted
 by costs measured on the 2-core development machine (2026-11-25):
 
-* FFT: seconds per overlap-save hop of a 2-channel file streamed through
-  the engine (transforms, spectral products, copies, reader and writer
-  threads) at each 5-smooth transform length from 2^12 to 2^21, with
-  pyFFTW (2 threads, FFTW_ESTIMATE plans) and with scipy.fft: the table in
-  :mod:`sigconv.hop_costs`, written by ``python benchmarks/fit_planner.py``
-  (:mod:`sigconv.calibration`). ``sigconv tune`` measures the same table
-  with its FFTW plans on the user's machine, and then that one counts.
-  Lengths between the measured ones are interpolated log-log. Some
-  lengths with factors 3 and 5 beat the powers of two next to them by
-  20-30% with FFTW_ESTIMATE plans (2^14 * 25 = 409,600 against 2^19 for a
-  3 s IR at 48 kHz).
+* FFT: seconds per overlap-save hop of a 2-channel job (forward and
+  inverse transforms, spectral product, the copies in and out) at each
+  5-smooth transform length from 2^12 to 2^21, timed inside the engine
+  with pyFFTW (2 threads, FFTW_ESTIMATE plans) and with scipy.fft: the
+  table in :mod:`sigconv.hop_costs`, written by
+  ``python benchmarks/fit_planner.py`` (:mod:`sigconv.calibration`).
+  ``sigconv tune`` measures the same table with its FFTW plans on the
+  user's machine, and then that one counts. Some lengths with factors 3
+  and 5 beat the powers of two next to them by 20-30% with FFTW_ESTIMATE
+  plans (2^14 * 25 = 409,600 against 2^19 for a 3 s IR at 48 kHz).
 * Spectral multiply-accumulate: seconds per frequency bin per partition
   per channel path (numpy ``multiply`` then ``+=``), measured on arrays of
   4k-256k bins.
@@ -33,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calibration import HopCosts, load_tuned_costs
+from .calibration import load_tuned_costs
 from .fftlib import fft_library, wisdom_available
-from .hop_costs import FRAME_SECONDS, HOP_SECONDS
+from .hop_costs import HOP_SECONDS
 
 __all__ = ["Plan", "plan_fft", "predict_direct", "choose_plan"]
 
@@ -45,12 +44,22 @@ _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and 
 _DIRECT_SECONDS = {"float64": 1.2e-10, "float32": 7.5e-11}
 _DIRECT_SAMPLE_SECONDS = {"float64": 1.3e-9, "float32": 1.0e-9}
 _HOP_OVERHEAD = 20e-6  # Python and numpy calls per hop, whatever the channel count
-_PLAN_SECONDS = 50e-6  # three FFTW_ESTIMATE plans and their aligned buffers
+# FFTW_ESTIMATE plans and their aligned buffers for the signal and the IR:
+# measured 0.3 ms at 4096 points, 4 ms at 2^18, 20 ms at 2^19 (2 rows)
+_PLAN_SECONDS = 50e-6
+_PLAN_SECONDS_PER_POINT = 2e-8
 _MAX_FFT = 1 << 22  # larger transforms only cost memory and cache misses
 # scipy.fft transforms above this size lost inside the streaming pipeline
 # (10 min stereo x 3 s IR: 3.0 s with one 2^19 transform per hop, 2.2 s with
 # 2^14-sample partitions), although they time well alone
 _MAX_SCIPY_STREAMING_FFT = 1 << 16
+# Longest transform for a streamed job (many hops). Whole runs measured
+# longer ones slower than the cost table says (10 min stereo x 3 s IR,
+# float64, medians of 9 interleaved runs: 409,600 points 0.83 s, 614,400
+# 0.85 s, 2^19 0.93 s, 819,200 1.07 s, 1,228,800 1.09 s), and their buffers
+# (about 90 bytes per point for a stereo float64 job) push peak memory
+# towards the 200 MB that a streamed job must stay under.
+_MAX_STREAMING_FFT = 655_360
 
 
 @dataclass(frozen=True)
@@ -77,43 +86,40 @@ class Plan:
     seconds: float
 
 
-def _costs(dtype: str) -> HopCosts:
-    """The engine's measured costs for the FFT library in use.
+def _hop_table(dtype: str) -> dict[int, float]:
+    """Seconds per 2-channel hop by transform length for the FFT library in use.
 
-    Where ``sigconv tune`` made FFTW plans, it also measured the costs
-    with them on this machine, and those count.
+    Where ``sigconv tune`` made FFTW plans it also timed the engine with
+    them on this machine, and those timings count.
     """
     library = fft_library()
-    shipped = HopCosts(HOP_SECONDS[(library, dtype)], FRAME_SECONDS[(library, dtype)])
+    table = HOP_SECONDS[(library, dtype)]
     if library == "pyfftw" and wisdom_available():
         tuned = load_tuned_costs().get(dtype)
-        if tuned and tuned.hop_seconds:
-            return HopCosts({**shipped.hop_seconds, **tuned.hop_seconds}, tuned.frame_seconds)
-    return shipped
+        if tuned:
+            table = {**table, **tuned}
+    return table
 
 
-def _hop_seconds(size: int, table: dict[int, float]) -> float:
-    """Measured seconds per hop at ``size``, interpolated log-log between measured lengths."""
+def _transform_seconds(size: int, table: dict[int, float]) -> float:
+    """Seconds of one channel's transform at ``size``: a quarter of a 2-channel hop less its overhead.
+
+    Lengths between the measured ones are interpolated log-log; shorter
+    ones cost the shortest's fixed overhead; longer ones scale as N log N.
+    """
     keys = sorted(table)
     if size in table:
-        return table[size]
-    if size <= keys[0]:
-        return table[keys[0]]  # small hops cost their fixed overhead
-    if size >= keys[-1]:
-        return table[keys[-1]] * (size * math.log2(size)) / (keys[-1] * math.log2(keys[-1]))
-    lo = max(k for k in keys if k < size)
-    hi = min(k for k in keys if k > size)
-    frac = math.log(size / lo) / math.log(hi / lo)
-    return math.exp(math.log(table[lo]) * (1 - frac) + math.log(table[hi]) * frac)
-
-
-def _transform_seconds(size: int, costs: HopCosts) -> float:
-    """Seconds of one channel's transform at ``size``: a quarter of a measured 2-channel hop less its
-    fixed overhead and the cost of its frames."""
-    base = _hop_seconds(size, costs.hop_seconds)
-    reference = max(size, min(costs.hop_seconds))
-    measured_hop = reference - reference // 2 + 1
-    return max(base - _HOP_OVERHEAD - costs.frame_seconds * measured_hop, 0.1 * base) / 4
+        base = table[size]
+    elif size <= keys[0]:
+        base = table[keys[0]]
+    elif size >= keys[-1]:
+        base = table[keys[-1]] * (size * math.log2(size)) / (keys[-1] * math.log2(keys[-1]))
+    else:
+        lo = max(k for k in keys if k < size)
+        hi = min(k for k in keys if k > size)
+        frac = math.log(size / lo) / math.log(hi / lo)
+        base = math.exp(math.log(table[lo]) * (1 - frac) + math.log(table[hi]) * frac)
+    return max(base - _HOP_OVERHEAD, 0.1 * base) / 4
 
 
 def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int, dtype: str,
@@ -128,9 +134,7 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     length (the ``--block`` option).
     """
     candidates: list[Plan] = []
-    costs = _costs(dtype)
-    table = costs.hop_seconds
-    per_sample = costs.frame_seconds / 4  # per sample of each input and output channel
+    table = _hop_table(dtype)
     library = fft_library()
 
     def consider(part: int, size: int) -> None:
@@ -138,17 +142,17 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         hop = size - m + 1 if parts == 1 else part
         if hop < 1 or size > _MAX_FFT and parts > 1:
             return
-        if library == "scipy" and size > _MAX_SCIPY_STREAMING_FFT and total > 4 * size:
+        if total > 4 * size and size > (_MAX_SCIPY_STREAMING_FFT if library == "scipy" else _MAX_STREAMING_FFT):
             return
         hops = -(-total // hop)
         bins = size // 2 + 1
-        transform = _transform_seconds(size, costs)
+        transform = _transform_seconds(size, table)
         seconds = hops * (
-            _HOP_OVERHEAD + (in_channels + out_channels) * (transform + per_sample * hop)
-            + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
+            _HOP_OVERHEAD + (in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
         )
         # set-up: the IR partitions' spectra, and FFTW's plans
-        seconds += parts * paths * transform + (_PLAN_SECONDS if library == "pyfftw" else 0.0)
+        planning = _PLAN_SECONDS + _PLAN_SECONDS_PER_POINT * size if library == "pyfftw" else 0.0
+        seconds += parts * paths * transform + planning
         candidates.append(Plan("fft", min(part, m), size, hop, seconds))
 
     if partition:
@@ -162,7 +166,8 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     smallest = min(table)
     sizes = [1 << k for k in range(1, smallest.bit_length() - 1)] + sorted(table)
     sizes += [sizes[-1] << k for k in range(1, 4) if sizes[-1] << k <= _MAX_FFT]
-    whole = next((size for size in sizes if size >= total), None)
+    # one hop for everything: the hop (size - m + 1) must cover all the output
+    whole = next((size for size in sizes if size - m + 1 >= total), None)
     if whole is not None:
         consider(m, whole)
     for size in sizes:
@@ -209,7 +214,5 @@ def choose_plan(n: int, m: int, in_channels: int, out_channels: int, paths: int,
     fft = plan_fft(total, m, in_channels, out_channels, paths, dtype, partition)
     if method == "fft":
         return fft
-    # the file streams through either method: price its frames alike
-    streaming = _costs(dtype).frame_seconds / 4 * (in_channels * n + out_channels * total)
-    direct = predict_direct(n, m, paths, dtype) + streaming
+    direct = predict_direct(n, m, paths, dtype)
     return fft if fft.seconds < direct else Plan("direct", m, 0, n, direct)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigconv.backends.direct import DirectBackend
-from sigconv.calibration import fast_sizes, measure_hop_seconds
+from sigconv.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
 from sigconv.engine import BlockOverlapAdd, OverlapSave, run_engine
 from sigconv.fftlib import RealFFT, fft_library
 from sigconv.pipeline import ModeWindow
@@ -170,17 +170,17 @@ def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
                                             "fftw-wisdom-single.txt", "hop-costs.json"]
     with open(tmp_path / "hop-costs.json") as f:
         costs = json.load(f)
-    assert list(costs) == ["float64"] and list(costs["float64"]["hop_seconds"]) == ["4096"]
-    tuned = costs["float64"]["hop_seconds"]["4096"]
-    assert tuned > 0 and costs["float64"]["frame_seconds"] >= 0
+    assert list(costs) == ["float64"] and list(costs["float64"]) == ["4096"]
+    tuned = costs["float64"]["4096"]
+    assert tuned > 0
     check = (
         "import numpy as np\n"
         "from sigconv.fftlib import RealFFT\n"
-        "from sigconv.planner import _costs\n"
+        "from sigconv.planner import _hop_table\n"
         "tuned, untuned = RealFFT(4096, 2), RealFFT(8192, 2)\n"
         "x = np.random.default_rng(0).standard_normal((2, 4096))\n"
         "assert np.allclose(tuned.inverse(tuned.forward(x).copy()), x)\n"
-        "print(tuned.planned_from, untuned.planned_from, _costs('float64').hop_seconds[4096])\n"
+        "print(tuned.planned_from, untuned.planned_from, _hop_table('float64')[4096])\n"
     )
     proc = subprocess.run([sys.executable, "-c", check], capture_output=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -210,11 +210,10 @@ def test_planner_follows_the_cost_table(monkeypatch):
 
     n, m = 28_800_000, 144_000
     monkeypatch.setattr(planner, "fft_library", lambda: "pyfftw")
-    shipped = planner._costs("float64")
-    cheap = min((size for size in shipped.hop_seconds if size > 2 * m and size != choose_plan(n, m, 2, 2, 2).fft_size))
-    tuned = calibration.HopCosts({cheap: shipped.hop_seconds[cheap] / 10}, shipped.frame_seconds)
+    shipped = planner._hop_table("float64")
+    cheap = min((size for size in shipped if 2 * m < size <= 655_360 and size != choose_plan(n, m, 2, 2, 2).fft_size))
     monkeypatch.setattr(planner, "wisdom_available", lambda: True)
-    monkeypatch.setattr(planner, "load_tuned_costs", lambda: {"float64": tuned})
+    monkeypatch.setattr(planner, "load_tuned_costs", lambda: {"float64": {cheap: shipped[cheap] / 10}})
     plan = choose_plan(n, m, 2, 2, 2)
     assert (plan.fft_size, plan.partition, plan.hop) == (cheap, m, cheap - m + 1)
     monkeypatch.setattr(planner, "wisdom_available", lambda: False)  # tuned costs count only with the wisdom
@@ -222,13 +221,23 @@ def test_planner_follows_the_cost_table(monkeypatch):
     assert calibration.load_tuned_costs() == {}  # the tests' cache folder holds none
 
 
-def test_hop_cost_is_measured_on_a_real_streamed_file(tmp_path):
-    first = measure_hop_seconds(4096, np.float64, str(tmp_path), repeats=1)
-    made = sorted(os.listdir(tmp_path))
-    second = measure_hop_seconds(4096, np.float64, str(tmp_path), repeats=1)
-    assert made == ["calibration-2x2097152.wav", "calibration-out.wav"] == sorted(os.listdir(tmp_path))
-    assert sf.info(str(tmp_path / "calibration-out.wav")).frames == 2097152 + 2048 - 1
-    assert all(0 < t < math.inf for t in (first, second))
+def test_hop_cost_measurements_and_their_storage(tmp_path, monkeypatch):
+    table = measure_hop_table([8192, 4096], np.float64)
+    assert list(table) == [4096, 8192] and all(0 < t < math.inf for t in table.values())
+    monkeypatch.setenv("SIGCONV_CACHE_DIR", str(tmp_path))
+    save_tuned_costs({"float64": table})
+    save_tuned_costs({"float32": {4096: 1e-5}})  # merged with what is there
+    assert load_tuned_costs() == {"float64": table, "float32": {4096: 1e-5}}
+    (tmp_path / "hop-costs.json").write_text("not json")
+    assert load_tuned_costs() == {}  # unreadable costs are ignored, not fatal
+
+
+def test_streamed_transforms_are_capped():
+    """Whole runs measured transforms past 655,360 points slower than the table says: a long job stays under."""
+    for dtype in (np.float64, np.float32):
+        for m in (1000, 144_000, 500_000):
+            plan = choose_plan(100 * 48000 * 60, m, 2, 2, 2, dtype)
+            assert plan.fft_size <= 655_360
 
 
 def test_tune_without_pyfftw_is_a_clear_error(tmp_path):
