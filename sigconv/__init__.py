@@ -15,12 +15,17 @@ __version__ = "0.1.0"
 
 from .backends import Backend, backend_statuses, get_backend, register_backend
 from .convolution import channel_routing, convolve, convolve_signal
+from .correlate_files import correlate_files, drift_files, locate_file, write_correlation
+from .correlation import Correlation, DelayEstimate, correlate
+from .drift import DriftResult, estimate_drift
 from .errors import (
     BackendUnavailableError,
     ClippingWarning,
     IncompatibleSignalsError,
     InputError,
     InvalidSignalError,
+    NoCorrelationPeakError,
+    NoReliableDelayError,
     OutputError,
     SigconvError,
     SignalNotFoundError,
@@ -28,6 +33,7 @@ from .errors import (
     UsageError,
 )
 from .io import WriteReport, read, write
+from .locate import LocateResult, Match, locate
 from .pipeline import ConvolveReport, convolve_file
 from .resample import resample
 from .signal import Signal
@@ -38,9 +44,16 @@ __all__ = [
     "BackendUnavailableError",
     "ClippingWarning",
     "ConvolveReport",
+    "Correlation",
+    "DelayEstimate",
+    "DriftResult",
     "IncompatibleSignalsError",
     "InputError",
     "InvalidSignalError",
+    "LocateResult",
+    "Match",
+    "NoCorrelationPeakError",
+    "NoReliableDelayError",
     "OutputError",
     "Signal",
     "SigconvError",
@@ -53,9 +66,16 @@ __all__ = [
     "convolve",
     "convolve_file",
     "convolve_signal",
+    "correlate",
+    "correlate_files",
+    "drift_files",
+    "estimate_drift",
     "get_backend",
+    "locate",
+    "locate_file",
     "read",
     "register_backend",
     "resample",
     "write",
+    "write_correlation",
 ]

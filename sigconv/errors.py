@@ -22,6 +22,8 @@ __all__ = [
     "IncompatibleSignalsError",
     "BackendUnavailableError",
     "OutputError",
+    "NoReliableDelayError",
+    "NoCorrelationPeakError",
     "EXIT_CODES",
     "ClippingWarning",
 ]
@@ -81,6 +83,22 @@ class OutputError(SigconvError, OSError):
     exit_code = 6
 
 
+class NoReliableDelayError(SigconvError, RuntimeError):
+    """A correlation peak was found but its confidence is below the required minimum (exit 7).
+
+    Raised instead of reporting a delay that is no better than a random lag
+    (``sigconv correlate --min-confidence``).
+    """
+
+    exit_code = 7
+
+
+class NoCorrelationPeakError(SigconvError, ValueError):
+    """A signal to correlate is silent or constant, so there is no correlation peak (exit 8)."""
+
+    exit_code = 8
+
+
 #: Exit status for each error class, in the order README documents them.
 EXIT_CODES = {
     cls.__name__: cls.exit_code
@@ -91,6 +109,8 @@ EXIT_CODES = {
         IncompatibleSignalsError,
         BackendUnavailableError,
         OutputError,
+        NoReliableDelayError,
+        NoCorrelationPeakError,
     )
 }
 

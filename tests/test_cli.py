@@ -18,7 +18,7 @@ from sigconv import __version__, read
 
 from .conftest import REPO, read_float, run_sigconv
 
-COMMANDS = ["convolve", "backends", "tune"]
+COMMANDS = ["convolve", "backends", "tune", "correlate"]
 
 
 def conv(x, h):

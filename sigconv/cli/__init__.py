@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .backends_cmd import backends_command
 from .convolve_cmd import convolve_command
+from .correlate_cmd import correlate_command
 from .errors import SigconvGroup
 from .tune_cmd import tune_command
 from .options import _remember_debug
@@ -23,15 +24,19 @@ def main():
 
     Inputs are audio files (WAV, FLAC, OGG, AIFF, ...) or CSV; - means
     standard input or output. Errors print one line and exit non-zero
-    (2 usage, 3 bad input, 4 incompatible signals, 5 backend, 6 output).
+    (2 usage, 3 bad input, 4 incompatible signals, 5 backend, 6 output,
+    7 no reliable delay found, 8 no correlation peak: a silent or constant
+    signal).
 
     \b
     Examples:
       sigconv convolve samples/dry.wav samples/room-ir.wav -o wet.wav
+      sigconv correlate samples/dry.wav wet.wav --max-lag 0.5
       sigconv backends
     """
 
 
 main.add_command(convolve_command)
+main.add_command(correlate_command)
 main.add_command(backends_command)
 main.add_command(tune_command)

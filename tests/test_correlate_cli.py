@@ -1,0 +1,225 @@
+"""``sigconv correlate`` through CliRunner: output lines, JSON, files written, and every refusal with its exit code."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+
+from .conftest import read_float, run_sigconv
+
+RATE = 48000
+
+
+@pytest.fixture
+def delayed(write_audio, rng):
+    """A (1 s of noise) and B = A delayed by 480 samples (10 ms), as float WAV files."""
+    source = rng.standard_normal(RATE + 1000)
+    a, b = source[1000:], source[520 : RATE + 520]  # b[n] = a[n - 480]
+    return a, b, write_audio("a.wav", a), write_audio("b.wav", b)
+
+
+def test_help_states_the_sign_convention_and_examples(cli):
+    result = cli("correlate", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "if B is A delayed by d seconds, the delay is +d" in text
+    assert "Examples:" in result.stdout and "sigconv correlate" in result.stdout
+    for option in ("--method", "--max-lag", "--min-lag", "--lag-range", "--ref-channel", "--min-confidence",
+                   "--drift", "--window", "--locate", "--threshold", "--json", "--normalize", "--refine"):
+        assert option in result.stdout
+    group = " ".join(cli("--help").stdout.split())
+    assert "correlate" in group and "7 no reliable delay found" in group and "8 no correlation peak" in group
+
+
+def test_one_line_per_pair(cli, delayed):
+    *_, a, b = delayed
+    result = cli("correlate", a, b)
+    assert result.exit_code == 0, result.stderr
+    assert re.fullmatch(r"delay: \+480\.00 samples \(\+0\.010000 s\)  peak [01]\.\d+  confidence \d+\.\d\n", result.stdout)
+    assert result.stderr == ""
+
+
+def test_json_shape_and_values(cli, delayed):
+    *_, a, b = delayed
+    result = cli("correlate", a, b, "--json", "--max-lag", "0.05")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["method"] == "gcc-phat" and document["rate"] == RATE
+    assert document["search"] == {"lo_samples": -2400, "hi_samples": 2400, "min_abs_samples": 0}
+    (pair,) = document["pairs"]
+    assert pair.keys() >= {"ref_channel", "channel", "delay_samples", "delay_seconds", "peak", "confidence"}
+    assert (pair["ref_channel"], pair["channel"]) == (0, 0)
+    assert pair["delay_samples"] == pytest.approx(480, abs=0.01)
+    assert pair["delay_seconds"] == pytest.approx(pair["delay_samples"] / RATE, rel=1e-12)
+    assert 0 < pair["peak"] <= 1 and pair["confidence"] > 10
+
+
+def test_sign_flips_with_the_order(cli, delayed):
+    *_, a, b = delayed
+    document = json.loads(cli("correlate", b, a, "--json").stdout)
+    assert document["pairs"][0]["delay_samples"] == pytest.approx(-480, abs=0.01)
+
+
+def test_multichannel_b_against_a_reference_channel(cli, write_audio, rng):
+    source = rng.standard_normal(30000)
+    a = np.stack([rng.standard_normal(20000), source[5000:25000]], axis=1)  # the reference is channel 1
+    b = np.stack([source[5000 - d : 25000 - d] for d in (12, -7, 0)], axis=1)
+    result = cli("correlate", write_audio("a.wav", a), write_audio("b.wav", b), "--ref-channel", "1")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["channel 0", "channel 1", "channel 2"]
+    assert [float(re.search(r"delay: ([+-][\d.]+) samples", line).group(1)) for line in lines] == [12.0, -7.0, 0.0]
+
+
+def test_normalized_cc_written_as_csv(cli, write_audio, rng, tmp_path):
+    a, b = rng.standard_normal(300), rng.standard_normal(200)
+    out = tmp_path / "xcorr.csv"
+    result = cli("correlate", write_audio("a.wav", a, rate=1000, subtype="DOUBLE"),
+                 write_audio("b.wav", b, rate=1000, subtype="DOUBLE"), "--method", "cc", "--normalize", "-o", out,
+                 "--min-confidence", "0")
+    assert result.exit_code == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "lag_samples,lag_seconds,a0_b0"
+    table = np.loadtxt(out, delimiter=",", skiprows=1)
+    expected = scipy.signal.correlate(b, a) / np.sqrt(np.sum(a**2) * np.sum(b**2))
+    np.testing.assert_array_equal(table[:, 0], scipy.signal.correlation_lags(200, 300))
+    np.testing.assert_allclose(table[:, 1], table[:, 0] / 1000, rtol=1e-15)
+    np.testing.assert_allclose(table[:, 2], expected, atol=1e-12)
+    assert result.stdout.startswith("delay: ")  # the report still goes to stdout
+
+
+def test_function_as_audio_and_to_stdout(cli, delayed, tmp_path):
+    *_, a, b = delayed
+    result = cli("correlate", a, b, "--max-lag", "0.02", "-o", tmp_path / "r.wav")
+    assert result.exit_code == 0, result.stderr
+    values, rate = read_float(tmp_path / "r.wav")
+    assert rate == RATE and values.shape == (1921, 1) and sf.info(str(tmp_path / "r.wav")).subtype == "FLOAT"
+    assert np.argmax(values[:, 0]) == 960 + 480  # frame 0 is lag -960
+    piped = cli("correlate", a, b, "--max-lag", "0.02", "-o", "-", "-f", "csv")
+    assert piped.exit_code == 0
+    assert piped.stdout.startswith("lag_samples,lag_seconds,a0_b0\n-960,")
+    assert piped.stderr.startswith("delay: +480.00 samples")  # stdout carries the data, so the report moves
+
+
+def test_output_over_an_input_is_refused(cli, delayed):
+    *_, a, b = delayed
+    before = open(b, "rb").read()
+    result = cli("correlate", a, b, "-o", b, "-f", "wav")
+    assert result.exit_code == 6 and "refusing to write over the input" in result.stderr
+    assert open(b, "rb").read() == before
+
+
+def test_standard_input(cli, delayed):
+    _, b_data, a, b = delayed
+    buf = io.BytesIO()
+    sf.write(buf, b_data, RATE, format="WAV", subtype="FLOAT")
+    result = cli("correlate", a, "-", "--json", input=buf.getvalue())
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["pairs"][0]["delay_samples"] == pytest.approx(480, abs=0.01)
+    both = cli("correlate", "-", "-", input=buf.getvalue())
+    assert both.exit_code == 2 and "cannot both be standard input" in both.stderr
+
+
+def test_different_rates(cli, write_audio, rng):
+    x = rng.standard_normal(44100)
+    a = write_audio("a.wav", x, rate=44100)
+    b = write_audio("b.wav", scipy.signal.resample_poly(np.concatenate([np.zeros(441), x]), 160, 147), rate=48000)
+    refused = cli("correlate", a, b)
+    assert refused.exit_code == 4
+    assert "44100 Hz" in refused.stderr and "48000 Hz" in refused.stderr and "--resample" in refused.stderr
+    result = cli("correlate", a, b, "--resample", "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["rate"] == 44100 and document["pairs"][0]["delay_seconds"] == pytest.approx(0.01, abs=2e-5)
+    assert "resampled B from 48000 Hz to 44100 Hz" in result.stderr
+
+
+def test_nan_is_an_input_error(cli, write_audio, rng):
+    x = rng.standard_normal(1000)
+    x[10] = np.nan
+    result = cli("correlate", write_audio("a.wav", rng.standard_normal(1000)), write_audio("nan.wav", x))
+    assert result.exit_code == 3 and "NaN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_silence_has_no_correlation_peak(cli, write_audio, rng):
+    result = cli("correlate", write_audio("a.wav", rng.standard_normal(1000)), write_audio("s.wav", np.zeros(1000)))
+    assert result.exit_code == 8
+    assert "silent" in result.stderr and "no correlation peak" in result.stderr and result.stdout == ""
+
+
+def test_low_confidence_prints_no_delay(cli, write_audio, rng):
+    a = write_audio("a.wav", rng.standard_normal(20000))
+    b = write_audio("b.wav", rng.standard_normal(20000))
+    result = cli("correlate", a, b)
+    assert result.exit_code == 7 and result.stdout == ""
+    assert "no reliable delay found" in result.stderr and "--min-confidence 1.5" in result.stderr
+    assert cli("correlate", a, b, "--min-confidence", "0").exit_code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--normalize"], "--normalize applies to --method cc"),
+    (["--ref-channel", "3"], "--ref-channel 3 does not exist"),
+    (["--max-lag", "1", "--lag-range", "0", "1"], "either --max-lag or --lag-range"),
+    (["--max-lag", "-1"], "--max-lag must be zero or more"),
+    (["--drift", "--locate"], "--drift and --locate"),
+    (["--window", "3"], "--window applies to --drift"),
+    (["--threshold", "0.5"], "--threshold applies to --locate"),
+    (["--locate", "--max-lag", "1"], "--max-lag does not apply to --locate"),
+    (["--drift", "-o", "x.csv"], "-o does not apply to --drift"),
+])
+def test_usage_errors(cli, delayed, args, message):
+    *_, a, b = delayed
+    result = cli("correlate", a, b, *args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_drift_report_and_json(cli, write_audio, rng):
+    rate = 8000
+    a = rng.standard_normal(30 * rate)
+    b = np.concatenate([rng.standard_normal(400), scipy.signal.resample_poly(a, 10001, 10000)])
+    af, bf = write_audio("a.wav", a, rate=rate), write_audio("b.wav", b, rate=rate)
+    result = cli("correlate", af, bf, "--drift", "--window", "2")
+    assert result.exit_code == 0, result.stderr
+    match = re.fullmatch(r"offset: \+(\S+) samples \(\+(\S+) s\)  drift \+(\S+) ppm  \((\d+) of (\d+) windows, "
+                         r"residual \S+ samples\)\n", result.stdout)
+    assert match and float(match.group(1)) == pytest.approx(400, abs=0.3)
+    assert float(match.group(3)) == pytest.approx(100, abs=1)
+    document = json.loads(cli("correlate", af, bf, "--drift", "--window", "2", "--json").stdout)
+    (pair,) = document["pairs"]
+    assert pair["drift_ppm"] == pytest.approx(100, abs=1) and pair["offset_seconds"] == pytest.approx(0.05, abs=1e-4)
+    assert len(pair["windows"]) == 29 and all("delay_seconds" in w for w in pair["windows"])
+
+
+def test_locate_lines_json_and_no_match(cli, write_audio, rng):
+    rate = 8000
+    clip = rng.standard_normal(rate // 2)
+    x = 0.3 * rng.standard_normal(20 * rate)
+    for start in (12_000, 100_001):
+        x[start : start + clip.size] += clip
+    clip_path, recording = write_audio("clip.wav", clip, rate=rate), write_audio("rec.wav", x, rate=rate)
+    result = cli("correlate", "--locate", clip_path, recording)
+    assert result.exit_code == 0, result.stderr
+    assert [line.split(" s ")[0] for line in result.stdout.splitlines()] == ["1.500000", "12.500125"]
+    assert all(re.fullmatch(r"\S+ s  score 0\.9\d\d", line) for line in result.stdout.splitlines())
+    document = json.loads(cli("correlate", "--locate", clip_path, recording, "--json").stdout)
+    assert [m["start_samples"] for m in document["matches"]] == [12_000, 100_001] and document["threshold"] == 0.5
+    none = cli("correlate", "--locate", clip_path, recording, "--threshold", "0.99")
+    assert none.exit_code == 0 and none.stdout == "" and "no occurrence reached --threshold 0.99" in none.stderr
+
+
+def test_locate_reads_the_recording_from_a_pipe(write_audio, rng, tmp_path):
+    rate = 8000
+    clip = rng.standard_normal(rate // 4)
+    x = 0.3 * rng.standard_normal(5 * rate)
+    x[9000 : 9000 + clip.size] += clip
+    buf = io.BytesIO()
+    sf.write(buf, x, rate, format="WAV", subtype="PCM_16")
+    proc = run_sigconv("correlate", "--locate", write_audio("clip.wav", clip, rate=rate), "-", input=buf.getvalue())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split(" s ")[0] == "1.125000"
