@@ -443,5 +443,6 @@ def require_confidence(result: Correlation, min_confidence: float) -> None:
     raise NoReliableDelayError(
         f"no reliable delay found ({'; '.join(parts)}); the confidence must reach --min-confidence "
         f"{min_confidence:g}. Use longer or cleaner recordings, narrow the search with --max-lag or --lag-range, "
-        "try another --method, or lower --min-confidence"
+        "try another --method, use --drift if the recorders' clocks differ (the peak smears), "
+        "or lower --min-confidence"
     )
