@@ -18,6 +18,7 @@ transforms where whole runs measured that (see ``sigconv/planner.py``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -114,9 +115,23 @@ def save_tuned_costs(tables: dict[str, dict[int, float]]) -> str:
 
 
 def load_tuned_costs() -> dict[str, dict[int, float]]:
-    """Hop costs stored by ``sigconv tune``, by dtype name; empty when there are none (or they are unreadable)."""
+    """Hop costs stored by ``sigconv tune``, by dtype name; empty when there are none (or they are unreadable).
+
+    The planner asks on every plan, so the file is parsed again only when
+    it changed.
+    """
+    path = _tuned_costs_path()
     try:
-        with open(_tuned_costs_path(), encoding="utf-8") as f:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    return _parse_tuned_costs(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_tuned_costs(path: str, _mtime_ns: int, _size: int) -> dict[str, dict[int, float]]:
+    try:
+        with open(path, encoding="utf-8") as f:
             raw = json.load(f)
         return {dtype: {int(k): float(v) for k, v in table.items()} for dtype, table in raw.items()}
     except (OSError, ValueError, AttributeError, TypeError):

@@ -150,8 +150,7 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     # every length the planner may pick, priced on this machine afterwards:
     # the tuned powers of two and the others, which still plan with FFTW_ESTIMATE
     costed = fast_sizes(1 << 12, max_size)
-    per_dtype = len(costed)
-    total = len(jobs) + per_dtype * len(dtypes)
+    total = len(jobs) + len(costed) * len(dtypes)
     for done, (size, dtype, rows) in enumerate(jobs):
         if progress:
             progress(done, total, f"{np.dtype(dtype).name} {rows}x{size}")
@@ -166,7 +165,7 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     _wisdom_loaded.cache_clear()  # plans made from here on use the new wisdom
     costs = {}
     for index, dt in enumerate(dtypes):
-        offset = len(jobs) + index * per_dtype
+        offset = len(jobs) + index * len(costed)
         report = progress and (lambda done, _total, text, offset=offset: progress(offset + done, total, text))
         costs[np.dtype(dt).name] = measure_hop_table(costed, dt, progress=report)
     save_tuned_costs(costs)

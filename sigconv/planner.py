@@ -27,6 +27,7 @@ by costs measured on the 2-core development machine (2026-11-25):
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -101,13 +102,13 @@ def _hop_table(dtype: str) -> dict[int, float]:
     return table
 
 
-def _transform_seconds(size: int, table: dict[int, float]) -> float:
+def _transform_seconds(size: int, table: dict[int, float], keys: list[int]) -> float:
     """Seconds of one channel's transform at ``size``: a quarter of a 2-channel hop less its overhead.
 
-    Lengths between the measured ones are interpolated log-log; shorter
-    ones cost the shortest's fixed overhead; longer ones scale as N log N.
+    ``keys`` are the table's lengths, sorted. Lengths between the measured
+    ones are interpolated log-log; shorter ones cost the shortest's fixed
+    overhead; longer ones scale as N log N.
     """
-    keys = sorted(table)
     if size in table:
         base = table[size]
     elif size <= keys[0]:
@@ -115,8 +116,8 @@ def _transform_seconds(size: int, table: dict[int, float]) -> float:
     elif size >= keys[-1]:
         base = table[keys[-1]] * (size * math.log2(size)) / (keys[-1] * math.log2(keys[-1]))
     else:
-        lo = max(k for k in keys if k < size)
-        hi = min(k for k in keys if k > size)
+        above = bisect.bisect(keys, size)
+        lo, hi = keys[above - 1], keys[above]
         frac = math.log(size / lo) / math.log(hi / lo)
         base = math.exp(math.log(table[lo]) * (1 - frac) + math.log(table[hi]) * frac)
     return max(base - _HOP_OVERHEAD, 0.1 * base) / 4
@@ -135,6 +136,7 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     """
     candidates: list[Plan] = []
     table = _hop_table(dtype)
+    keys = sorted(table)
     library = fft_library()
 
     def consider(part: int, size: int) -> None:
@@ -146,7 +148,7 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
             return
         hops = -(-total // hop)
         bins = size // 2 + 1
-        transform = _transform_seconds(size, table)
+        transform = _transform_seconds(size, table, keys)
         seconds = hops * (
             _HOP_OVERHEAD + (in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
         )
@@ -163,8 +165,7 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         return min(candidates, key=lambda p: p.seconds)
     # 5-smooth lengths only: FFTW and pocketfft transform other factors
     # (7, 11...) markedly slower
-    smallest = min(table)
-    sizes = [1 << k for k in range(1, smallest.bit_length() - 1)] + sorted(table)
+    sizes = [1 << k for k in range(1, keys[0].bit_length() - 1)] + keys
     sizes += [sizes[-1] << k for k in range(1, 4) if sizes[-1] << k <= _MAX_FFT]
     # one hop for everything: the hop (size - m + 1) must cover all the output
     whole = next((size for size in sizes if size - m + 1 >= total), None)
