@@ -27,9 +27,12 @@ float64 noise at 48 kHz, equal lengths.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import statistics
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import scipy.signal
@@ -37,6 +40,7 @@ import scipy.signal
 import sigconv
 
 RATE = 16000
+REPO = Path(__file__).resolve().parents[1]
 SNRS = (40, 20, 10, 0, -5)
 KINDS = ("integer", "fractional", "reverberant noise", "reverberant music")
 
@@ -63,14 +67,16 @@ def room(rng, rt60=0.5, length=0.6, direct_to_reverb_db=-6.0, reflections=False)
 
 
 def pluck(freq, seconds, rng):
-    """A Karplus-Strong plucked string, as scripts/make_samples.py makes samples/dry.wav."""
-    period = int(round(RATE / freq))
-    buf = rng.uniform(-1, 1, period)
-    out = np.empty(int(seconds * RATE))
-    for i in range(out.size):
-        out[i] = buf[i % period]
-        buf[i % period] = 0.996 * 0.5 * (buf[i % period] + buf[(i + 1) % period])
-    return out
+    """A Karplus-Strong plucked string, made as scripts/make_samples.py makes samples/dry.wav."""
+    return _make_samples().pluck(freq, seconds, rng, rate=RATE)
+
+
+@functools.lru_cache(maxsize=1)
+def _make_samples():
+    spec = importlib.util.spec_from_file_location("make_samples", REPO / "scripts" / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def phrase(rng, n):

@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[1] / "samples"
 RATE = 48_000
 
 
-def pluck(freq: float, seconds: float, rng: np.random.Generator) -> np.ndarray:
-    period = int(round(RATE / freq))
+def pluck(freq: float, seconds: float, rng: np.random.Generator, rate: int = RATE) -> np.ndarray:
+    """A Karplus-Strong plucked string (also used by benchmarks/bench_correlate.py)."""
+    period = int(round(rate / freq))
     buf = rng.uniform(-1, 1, period)
-    out = np.empty(int(seconds * RATE))
+    out = np.empty(int(seconds * rate))
     for i in range(out.size):
         out[i] = buf[i % period]
         buf[i % period] = 0.996 * 0.5 * (buf[i % period] + buf[(i + 1) % period])
