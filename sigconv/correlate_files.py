@@ -23,7 +23,7 @@ from .gcc import FrameWindow, plan_transform
 from .io.atomic import atomic_path, refuse_input_overwrite
 from .io.formats import CSV, output_format
 from .io.report import WriteReport
-from .io.stream import SignalReader, _ArrayReader, open_reader, open_writer
+from .io.stream import SignalReader, ArrayReader, open_reader, open_writer
 from .resample import resample
 from .signal import Signal
 
@@ -68,7 +68,7 @@ def _open_pair(a_path: str, b_path: str, input_format, rate, resample_b: bool, n
                 data = resample(read_all(b), b.rate, a.rate)
                 notes.append(f"resampled B from {b.rate:g} Hz to {a.rate:g} Hz")
                 b.close()
-                b = _ArrayReader(Signal(data, a.rate, None, None, b.name))
+                b = ArrayReader(Signal(data, a.rate, None, None, b.name))
             yield a, b
         finally:
             b.close()
@@ -81,7 +81,7 @@ def _known_length(reader: SignalReader) -> SignalReader:
     if reader.frames is not None:
         return reader
     data = read_all(reader)
-    return _ArrayReader(Signal(data, reader.rate, reader.subtype, reader.format, reader.name))
+    return ArrayReader(Signal(data, reader.rate, reader.subtype, reader.format, reader.name))
 
 
 def correlate_files(a_path: str, b_path: str, *, method: str = "gcc-phat", normalize: bool = False,

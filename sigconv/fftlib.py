@@ -35,21 +35,23 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["RealFFT", "fft_library", "tune", "wisdom_folder", "wisdom_available", "TUNED_CHANNELS"]
+__all__ = ["RealFFT", "fft_library", "fft_threads", "import_pyfftw", "tune", "wisdom_folder", "wisdom_available",
+           "TUNED_CHANNELS"]
 
 #: Row counts (channels per transform batch) that :func:`tune` plans for.
 TUNED_CHANNELS = (1, 2)
 _WISDOM_FILES = ("fftw-wisdom-double.txt", "fftw-wisdom-single.txt", "fftw-wisdom-longdouble.txt")
 
 
-def _threads() -> int:
+def fft_threads() -> int:
+    """Threads per transform: ``$SIGCONV_FFT_THREADS``, else the CPU count (at most 8)."""
     configured = os.environ.get("SIGCONV_FFT_THREADS")
     if configured:
         return max(1, int(configured))
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _import_pyfftw():
+def import_pyfftw():
     """Import pyFFTW without its ``interfaces`` subpackage.
 
     ``import pyfftw`` imports ``pyfftw.interfaces``, which imports scipy.fft
@@ -97,7 +99,7 @@ def _wisdom_loaded() -> bool:
     for path in paths:
         with open(path, "rb") as f:
             parts.append(f.read())
-    _import_pyfftw().import_wisdom(tuple(parts))
+    import_pyfftw().import_wisdom(tuple(parts))
     return True
 
 
@@ -141,7 +143,7 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     """
     if fft_library() != "pyfftw":
         raise RuntimeError("sigconv tune needs pyFFTW: pip install 'sigconv[fast]'")
-    pyfftw = _import_pyfftw()
+    pyfftw = import_pyfftw()
     _wisdom_loaded()  # extend what is there
     sizes = [1 << k for k in range(6, max(6, int(max_size).bit_length() - 1) + 1)]
     jobs = [(size, np.dtype(dt), rows) for dt in dtypes for rows in channels for size in sizes]
@@ -180,9 +182,9 @@ def _make_plans(pyfftw, size, channels, dtype, flags):
     spectrum = pyfftw.empty_aligned((channels, size // 2 + 1), dtype=complex_dtype)
     spectrum_in = pyfftw.empty_aligned((channels, size // 2 + 1), dtype=complex_dtype)
     real_out = pyfftw.empty_aligned((channels, size), dtype=dtype)
-    forward = pyfftw.FFTW(real_in, spectrum, axes=(1,), flags=flags, threads=_threads())
+    forward = pyfftw.FFTW(real_in, spectrum, axes=(1,), flags=flags, threads=fft_threads())
     inverse = pyfftw.FFTW(spectrum_in, real_out, axes=(1,), direction="FFTW_BACKWARD",
-                          flags=(*flags, "FFTW_DESTROY_INPUT"), threads=_threads())
+                          flags=(*flags, "FFTW_DESTROY_INPUT"), threads=fft_threads())
     return real_in, spectrum, spectrum_in, real_out, forward, inverse
 
 
@@ -192,7 +194,7 @@ def fft_library() -> str:
     if os.environ.get("SIGCONV_FFT", "").lower() == "scipy":
         return "scipy"
     try:
-        _import_pyfftw()
+        import_pyfftw()
     except ImportError:
         return "scipy"
     return "pyfftw"
@@ -232,7 +234,7 @@ class RealFFT:
             self._plan_fftw()
 
     def _plan_fftw(self) -> None:
-        pyfftw = _import_pyfftw()
+        pyfftw = import_pyfftw()
         self.planned_from = "estimate"
         if _wisdom_loaded():
             try:
@@ -260,7 +262,7 @@ class RealFFT:
             return self._spectrum
         from scipy import fft
 
-        return fft.rfft(self._frame, axis=1, workers=_threads())
+        return fft.rfft(self._frame, axis=1, workers=fft_threads())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Spectrum of each row of ``x`` (shorter rows are zero-padded); overwrites :attr:`frame`."""
@@ -285,7 +287,7 @@ class RealFFT:
             return self._real_out
         from scipy import fft
 
-        return fft.irfft(self._spectrum_buffer, self.size, axis=1, workers=_threads())
+        return fft.irfft(self._spectrum_buffer, self.size, axis=1, workers=fft_threads())
 
     def inverse(self, spectrum: np.ndarray) -> np.ndarray:
         """Real signal of each row of ``spectrum`` (length ``size``)."""

@@ -85,9 +85,9 @@ class WholeTransform:
         """A zeroed real buffer; its first ``size`` samples are the signal to transform."""
         if not self.in_place:
             return np.zeros(self.size)
-        from .fftlib import _import_pyfftw
+        from .fftlib import import_pyfftw
 
-        buffer = _import_pyfftw().zeros_aligned(2 * self.bins, dtype=np.float64)
+        buffer = import_pyfftw().zeros_aligned(2 * self.bins, dtype=np.float64)
         return buffer
 
     def _run(self, source, target, direction):
@@ -96,10 +96,10 @@ class WholeTransform:
         The plan is dropped at once: FFTW keeps scratch space as long as the
         transform with it, which would stay allocated otherwise.
         """
-        from .fftlib import _import_pyfftw, _threads
+        from .fftlib import import_pyfftw, fft_threads
 
         flags = ("FFTW_ESTIMATE",) if direction == "FFTW_FORWARD" else ("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
-        _import_pyfftw().FFTW(source, target, direction=direction, flags=flags, threads=_threads()).execute()
+        import_pyfftw().FFTW(source, target, direction=direction, flags=flags, threads=fft_threads()).execute()
 
     def forward(self, buffer: np.ndarray) -> np.ndarray:
         """The spectrum of ``buffer[:size]`` (in ``buffer``'s memory with pyFFTW)."""

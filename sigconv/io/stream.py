@@ -32,7 +32,7 @@ from .wavstream import (
     streaming_header,
 )
 
-__all__ = ["SignalReader", "open_reader", "SignalWriter", "open_writer", "block_peak"]
+__all__ = ["SignalReader", "ArrayReader", "open_reader", "SignalWriter", "open_writer", "block_peak"]
 
 
 class SignalReader:
@@ -133,7 +133,9 @@ class _WavPipeReader(SignalReader):
                 return
 
 
-class _ArrayReader(SignalReader):
+class ArrayReader(SignalReader):
+    """Blocks of a signal already in memory (CSV, or a whole pipe that could not stream)."""
+
     def __init__(self, signal: Signal):
         self._data = signal.data
         super().__init__(signal.name, signal.rate, signal.channels, signal.frames, signal.subtype, signal.format,
@@ -162,15 +164,15 @@ def open_reader(source: str, format: str | None = None, rate: float | None = Non
         first = stream.read(12)
         if fmt in (None, "WAV") and first[:4] == b"RIFF" and first[8:12] == b"WAVE":
             return _WavPipeReader(stream, first, dtype)
-        return _ArrayReader(read(first + stream.read(), format=fmt, rate=rate, dtype=dtype).renamed("-"))
+        return ArrayReader(read(first + stream.read(), format=fmt, rate=rate, dtype=dtype).renamed("-"))
     if not os.path.exists(source):
         raise SignalNotFoundError(f"input file {source!r} does not exist")
     fmt = fmt or format_from_name(source)
     if fmt == CSV or os.path.isdir(source) or os.path.getsize(source) == 0:
-        return _ArrayReader(read(source, format=fmt, rate=rate, dtype=dtype))
+        return ArrayReader(read(source, format=fmt, rate=rate, dtype=dtype))
     with open(source, "rb") as f:
         if fmt is None and looks_like_text(f.read(4096)):
-            return _ArrayReader(read(source, format=CSV, rate=rate, dtype=dtype))
+            return ArrayReader(read(source, format=CSV, rate=rate, dtype=dtype))
     return _SoundFileReader(source, dtype)
 
 
