@@ -151,11 +151,6 @@ class OverlapSave(StreamEngine):
         self._pushed = 0
         self._emitted = 0
 
-    @property
-    def hops(self) -> int:
-        """Hops transformed so far."""
-        return self._hops
-
     def _process_hop(self) -> np.ndarray:
         """Transform the next hop of pending input and return its ``hop`` output frames."""
         hop, size = self.hop, self.fft_size
