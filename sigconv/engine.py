@@ -26,7 +26,7 @@ import numpy as np
 from .fftlib import RealFFT
 from .routing import Route, sum_paths
 
-__all__ = ["StreamEngine", "OverlapSave", "BlockOverlapAdd", "run_engine"]
+__all__ = ["StreamEngine", "OverlapSave", "ChannelLanes", "BlockOverlapAdd", "run_engine", "independent_channels"]
 
 
 class StreamEngine:
@@ -102,10 +102,12 @@ class OverlapSave(StreamEngine):
         ``N - m + 1``) or ``2 B`` (several partitions, hop ``B``).
     dtype : numpy dtype
         ``float64`` or ``float32``.
+    threads : int, optional
+        Threads per transform; default :func:`sigconv.fftlib.fft_threads`.
     """
 
     def __init__(self, h: np.ndarray, routes: Sequence[Route], in_channels: int, out_channels: int,
-                 partition: int, fft_size: int, dtype=np.float64):
+                 partition: int, fft_size: int, dtype=np.float64, threads: int | None = None):
         self.dtype = np.dtype(dtype)
         m = h.shape[0]
         self.taps = m
@@ -122,10 +124,11 @@ class OverlapSave(StreamEngine):
                 raise ValueError(f"fft_size {fft_size} must be at least 2 * partition - 1 = {2 * partition - 1}")
             self.hop = partition
         self.partition, self.parts, self.fft_size = partition, parts, fft_size
-        self._forward = RealFFT(fft_size, in_channels, self.dtype)
-        self._inverse = RealFFT(fft_size, out_channels, self.dtype) if out_channels != in_channels else self._forward
+        self._forward = RealFFT(fft_size, in_channels, self.dtype, threads)
+        self._inverse = (RealFFT(fft_size, out_channels, self.dtype, threads) if out_channels != in_channels
+                         else self._forward)
         bins = self._forward.bins
-        kernel_fft = RealFFT(fft_size, h.shape[1], self.dtype)
+        kernel_fft = RealFFT(fft_size, h.shape[1], self.dtype, threads)
         self._spectra = np.empty((parts, h.shape[1], bins), dtype=self._forward.complex_dtype)
         hc = np.ascontiguousarray(h.T, dtype=self.dtype)
         for p in range(parts):
@@ -151,8 +154,8 @@ class OverlapSave(StreamEngine):
         self._pushed = 0
         self._emitted = 0
 
-    def _process_hop(self) -> np.ndarray:
-        """Transform the next hop of pending input and return its ``hop`` output frames."""
+    def _process_hop(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Transform the next hop of pending input; its ``hop`` output frames go to ``out`` (or a new array)."""
         hop, size = self.hop, self.fft_size
         frame = self._frame
         frame[:, : size - hop] = frame[:, hop:]
@@ -177,9 +180,15 @@ class OverlapSave(StreamEngine):
                     np.multiply(self._spectra[p, route.kernel], delayed(p)[route.source], out=product)
                     acc[route.target] += product
         self._hops += 1
-        # copy: the inverse transform's buffer is reused by the next hop
-        out = np.empty((hop, self.out_channels), dtype=self.output_dtype)
-        out[...] = self._inverse.inverse_spectrum()[:, size - hop :].T
+        # copy: the inverse transform's buffer is reused by the next hop.
+        # Column by column: numpy runs a transposing copy with an inner loop
+        # over the channels, 5x slower (0.92 against 0.19 ms for 2 x 380,000
+        # frames, float64 to float32)
+        result = self._inverse.inverse_spectrum()
+        if out is None:
+            out = np.empty((hop, self.out_channels), dtype=self.output_dtype)
+        for channel in range(self.out_channels):
+            out[:, channel] = result[channel, size - hop :]
         return out
 
     def push(self, block: np.ndarray) -> np.ndarray:
@@ -209,6 +218,98 @@ class OverlapSave(StreamEngine):
             outputs.append(out[: total - emitted])
             emitted += out.shape[0]
         return self._collect(outputs)
+
+
+def independent_channels(routes: Sequence[Route], in_channels: int, out_channels: int) -> bool:
+    """True when output channel ``c`` depends on input channel ``c`` alone (one path each)."""
+    return (in_channels == out_channels and len(routes) == out_channels
+            and sorted((r.source, r.target) for r in routes) == [(c, c) for c in range(out_channels)])
+
+
+class ChannelLanes(StreamEngine):
+    """Overlap-save with each channel in a lane of its own, the lanes run side by side in threads.
+
+    For inputs whose channels are convolved independently (a stereo IR on
+    stereo input, a mono IR on every channel). Each lane is a one-channel
+    :class:`OverlapSave` with single-threaded transforms, and does all of its
+    channel's work (framing, transforms, spectral products, writing its
+    column of the output) in its thread; FFTW, pocketfft and numpy release
+    the GIL. Splitting the transforms alone over two FFTW threads left the
+    rest of each hop (a third of it) on one core.
+
+    Parameters
+    ----------
+    h, routes, in_channels, out_channels, partition, fft_size, dtype
+        As for :class:`OverlapSave`; ``routes`` must satisfy
+        :func:`independent_channels`.
+    workers : int
+        Threads the lanes are shared among.
+    """
+
+    def __init__(self, h: np.ndarray, routes: Sequence[Route], in_channels: int, out_channels: int,
+                 partition: int, fft_size: int, dtype=np.float64, workers: int = 2):
+        import weakref
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not independent_channels(routes, in_channels, out_channels):
+            raise ValueError("ChannelLanes needs one path from each input channel to the same output channel")
+        by_target = sorted(routes, key=lambda r: r.target)
+        self.lanes = [OverlapSave(h[:, r.kernel : r.kernel + 1], [Route(0, 0, 0)], 1, 1, partition, fft_size,
+                                  dtype, threads=1) for r in by_target]
+        first = self.lanes[0]
+        self.dtype, self.out_channels, self.taps = first.dtype, out_channels, first.taps
+        self.hop, self.partition, self.parts, self.fft_size = first.hop, first.partition, first.parts, first.fft_size
+        self.workers = max(1, min(int(workers), len(self.lanes)))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sigconv-lane")
+        weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._pushed = self._emitted = 0
+
+    @property
+    def output_dtype(self) -> np.dtype:
+        """dtype of the output blocks, as for :class:`OverlapSave`."""
+        return self.lanes[0].output_dtype
+
+    @output_dtype.setter
+    def output_dtype(self, dtype) -> None:
+        for lane in self.lanes:
+            lane.output_dtype = np.dtype(dtype)
+
+    def _run_lanes(self, block: np.ndarray | None, hops: int) -> np.ndarray:
+        """Add ``block`` (or zeros to fill ``hops`` hops) to every lane and run ``hops`` hops into one output."""
+        hop = self.hop
+        out = np.empty((hops * hop, self.out_channels), dtype=self.output_dtype)
+
+        def run(worker: int) -> None:
+            for channel in range(worker, len(self.lanes), self.workers):
+                lane = self.lanes[channel]
+                if block is not None:
+                    lane._pending.add(block[:, channel : channel + 1])
+                missing = hops * hop - lane._pending.size
+                if missing > 0:
+                    lane._pending.add(np.zeros((missing, 1), dtype=self.dtype))
+                for k in range(hops):
+                    lane._process_hop(out[k * hop : (k + 1) * hop, channel : channel + 1])
+
+        others = [self._pool.submit(run, worker) for worker in range(1, self.workers)]
+        try:
+            run(0)  # the calling thread takes the first share
+        finally:
+            for other in others:
+                other.result()
+        return out
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        hops = (self.lanes[0]._pending.size + block.shape[0]) // self.hop
+        self._pushed += block.shape[0]
+        out = self._run_lanes(block, hops)
+        self._emitted += out.shape[0]
+        return out
+
+    def finish(self) -> np.ndarray:
+        remaining = self._pushed + self.taps - 1 - self._emitted
+        out = self._run_lanes(None, -(-remaining // self.hop))[:remaining]
+        self._emitted += out.shape[0]
+        return out
 
 
 class BlockOverlapAdd(StreamEngine):

@@ -176,15 +176,16 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     return folder
 
 
-def _make_plans(pyfftw, size, channels, dtype, flags):
+def _make_plans(pyfftw, size, channels, dtype, flags, threads=None):
+    threads = fft_threads() if threads is None else threads
     complex_dtype = np.result_type(dtype, np.complex64)
     real_in = pyfftw.empty_aligned((channels, size), dtype=dtype)
     spectrum = pyfftw.empty_aligned((channels, size // 2 + 1), dtype=complex_dtype)
     spectrum_in = pyfftw.empty_aligned((channels, size // 2 + 1), dtype=complex_dtype)
     real_out = pyfftw.empty_aligned((channels, size), dtype=dtype)
-    forward = pyfftw.FFTW(real_in, spectrum, axes=(1,), flags=flags, threads=fft_threads())
+    forward = pyfftw.FFTW(real_in, spectrum, axes=(1,), flags=flags, threads=threads)
     inverse = pyfftw.FFTW(spectrum_in, real_out, axes=(1,), direction="FFTW_BACKWARD",
-                          flags=(*flags, "FFTW_DESTROY_INPUT"), threads=fft_threads())
+                          flags=(*flags, "FFTW_DESTROY_INPUT"), threads=threads)
     return real_in, spectrum, spectrum_in, real_out, forward, inverse
 
 
@@ -214,6 +215,8 @@ class RealFFT:
         Rows transformed per call.
     dtype : numpy dtype
         ``float64`` or ``float32`` (spectra are complex128 or complex64).
+    threads : int, optional
+        Threads per transform; default :func:`fft_threads`.
 
     Examples
     --------
@@ -223,8 +226,9 @@ class RealFFT:
     True
     """
 
-    def __init__(self, size: int, channels: int, dtype=np.float64):
+    def __init__(self, size: int, channels: int, dtype=np.float64, threads: int | None = None):
         self.size = int(size)
+        self.threads = fft_threads() if threads is None else max(1, int(threads))
         self.channels = int(channels)
         self.dtype = np.dtype(dtype)
         self.complex_dtype = np.result_type(self.dtype, np.complex64)
@@ -238,12 +242,13 @@ class RealFFT:
         self.planned_from = "estimate"
         if _wisdom_loaded():
             try:
-                plans = _make_plans(pyfftw, self.size, self.channels, self.dtype, ("FFTW_MEASURE", "FFTW_WISDOM_ONLY"))
+                plans = _make_plans(pyfftw, self.size, self.channels, self.dtype, ("FFTW_MEASURE", "FFTW_WISDOM_ONLY"),
+                                    self.threads)
                 self.planned_from = "wisdom"
             except RuntimeError:  # no wisdom for this size: do not measure now
                 plans = None
         if self.planned_from == "estimate":
-            plans = _make_plans(pyfftw, self.size, self.channels, self.dtype, ("FFTW_ESTIMATE",))
+            plans = _make_plans(pyfftw, self.size, self.channels, self.dtype, ("FFTW_ESTIMATE",), self.threads)
         self._real_in, self._spectrum, self._spectrum_in, self._real_out, self._forward, self._inverse = plans
 
     @property
@@ -262,7 +267,7 @@ class RealFFT:
             return self._spectrum
         from scipy import fft
 
-        return fft.rfft(self._frame, axis=1, workers=fft_threads())
+        return fft.rfft(self._frame, axis=1, workers=self.threads)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Spectrum of each row of ``x`` (shorter rows are zero-padded); overwrites :attr:`frame`."""
@@ -287,7 +292,7 @@ class RealFFT:
             return self._real_out
         from scipy import fft
 
-        return fft.irfft(self._spectrum_buffer, self.size, axis=1, workers=fft_threads())
+        return fft.irfft(self._spectrum_buffer, self.size, axis=1, workers=self.threads)
 
     def inverse(self, spectrum: np.ndarray) -> np.ndarray:
         """Real signal of each row of ``spectrum`` (length ``size``)."""

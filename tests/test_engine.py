@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from sigconv.backends.direct import DirectBackend
 from sigconv.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
-from sigconv.engine import BlockOverlapAdd, OverlapSave, run_engine
+from sigconv.backends.fft import LANES_MIN_FFT, FFTBackend
+from sigconv.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, independent_channels, run_engine
 from sigconv.fftlib import RealFFT, fft_library
 from sigconv.pipeline import ModeWindow
 from sigconv.planner import choose_plan
@@ -75,6 +76,65 @@ def test_block_overlap_add_equals_direct_convolution(n, m, channels, sizes, seed
     routes, outputs = routes_for(cin, cir)
     engine = BlockOverlapAdd(DirectBackend(), h, routes, cin, outputs, block=37)
     np.testing.assert_allclose(push_in_pieces(engine, x, sizes), oracle(x, h, routes, outputs), atol=1e-10)
+
+
+INDEPENDENT = [(2, 1), (2, 2), (3, 3), (3, 1)]
+
+
+@given(
+    n=st.integers(1, 400),
+    m=st.integers(1, 120),
+    channels=st.sampled_from(INDEPENDENT),
+    workers=st.integers(1, 3),
+    partition_divisor=st.integers(1, 5),
+    sizes=st.lists(st.integers(1, 150), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_channel_lanes_equal_direct_convolution(n, m, channels, workers, partition_divisor, sizes, seed):
+    rng = np.random.default_rng(seed)
+    cin, cir = channels
+    x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
+    routes, outputs = routes_for(cin, cir)
+    partition = max(1, m // partition_divisor)
+    fft_size = m + 17 if partition >= m else 2 * partition
+    engine = ChannelLanes(h, routes, cin, outputs, partition, fft_size, workers=workers)
+    y = push_in_pieces(engine, x, sizes)
+    expected = oracle(x, h, routes, outputs)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+
+
+def test_channel_lanes_emit_float32_when_asked(rng):
+    x = rng.standard_normal((30_000, 2)).astype(np.float32)
+    h = rng.standard_normal((2_000, 2))
+    routes, outputs = routes_for(2, 2)
+    engine = ChannelLanes(h, routes, 2, 2, 2_000, 4096, np.float64)
+    engine.output_dtype = np.float32
+    y = run_engine(engine, x, 5000)
+    assert y.dtype == np.float32
+    expected = oracle(x.astype(np.float64), h, routes, outputs)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-6 * np.max(np.abs(expected)))
+
+
+def test_lanes_only_for_independent_channels():
+    assert independent_channels(routes_for(2, 2)[0], 2, 2)
+    assert independent_channels(routes_for(2, 1)[0], 2, 2)
+    assert not independent_channels(routes_for(1, 2)[0], 1, 2)  # one input feeds two outputs
+    assert not independent_channels(routes_for(2, 4)[0], 2, 4)
+    with pytest.raises(ValueError, match="one path"):
+        ChannelLanes(np.ones((4, 2)), routes_for(1, 2)[0], 1, 2, 4, 8)
+
+
+def test_fft_backend_runs_long_stereo_transforms_in_lanes(monkeypatch):
+    monkeypatch.setenv("SIGCONV_FFT_THREADS", "2")
+    h = np.zeros((LANES_MIN_FFT // 2, 2))
+    stereo = FFTBackend().stream(h, routes_for(2, 2)[0], 2, 2, n_hint=10**8, block=LANES_MIN_FFT // 2)
+    assert isinstance(stereo, ChannelLanes) and stereo.fft_size >= LANES_MIN_FFT
+    mono = FFTBackend().stream(h, routes_for(1, 2)[0], 1, 2, n_hint=10**8, block=LANES_MIN_FFT // 2)
+    assert isinstance(mono, OverlapSave)
+    monkeypatch.setenv("SIGCONV_FFT_THREADS", "1")
+    assert isinstance(FFTBackend().stream(h, routes_for(2, 2)[0], 2, 2, n_hint=10**8, block=LANES_MIN_FFT // 2),
+                      OverlapSave)
 
 
 def test_float32_engine(rng):

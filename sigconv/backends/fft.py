@@ -8,6 +8,11 @@ from .base import Backend
 
 __all__ = ["FFTBackend"]
 
+#: Shortest transform for which independent channels run in parallel lanes
+#: (:class:`sigconv.engine.ChannelLanes`) rather than one engine whose
+#: transforms use several FFTW threads.
+LANES_MIN_FFT = 1 << 12
+
 
 class FFTBackend(Backend):
     """Frequency-domain convolution by (partitioned) overlap-save.
@@ -24,11 +29,17 @@ class FFTBackend(Backend):
 
     def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None):
         """A streaming engine for this IR (see :meth:`Backend.stream`)."""
-        from ..engine import OverlapSave
+        from ..engine import ChannelLanes, OverlapSave, independent_channels
+        from ..fftlib import fft_threads
         from ..planner import choose_plan
 
         n = n_hint if n_hint is not None else 48000 * 600
         plan = choose_plan(n, h.shape[0], in_channels, out_channels, len(routes), dtype, method="fft", partition=block)
+        threads = fft_threads()
+        if (threads > 1 and in_channels > 1 and plan.fft_size >= LANES_MIN_FFT
+                and independent_channels(routes, in_channels, out_channels)):
+            return ChannelLanes(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,
+                                workers=threads)
         return OverlapSave(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype)
 
     def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
