@@ -113,7 +113,8 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     """Measure FFTW plans for the engine's transform sizes and store the wisdom.
 
     Plans every power-of-two size from 2^6 to ``max_size`` (forward and
-    inverse, for each dtype and row count) with FFTW_MEASURE and writes
+    inverse, for each dtype and row count, and single rows on one thread as
+    the engine's parallel lanes use them) with FFTW_MEASURE and writes
     FFTW's wisdom to :func:`wisdom_folder`, from which later runs plan
     without measuring. Then it times the engine's hops at every transform
     length the planner may choose (:func:`sigconv.calibration.fast_sizes`
@@ -146,17 +147,20 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     pyfftw = import_pyfftw()
     _wisdom_loaded()  # extend what is there
     sizes = [1 << k for k in range(6, max(6, int(max_size).bit_length() - 1) + 1)]
-    jobs = [(size, np.dtype(dt), rows) for dt in dtypes for rows in channels for size in sizes]
+    # the row counts on all threads, and one row on one thread: the plan of
+    # each lane of :class:`sigconv.engine.ChannelLanes`
+    shapes = sorted({(rows, fft_threads()) for rows in channels} | {(1, 1)})
+    jobs = [(size, np.dtype(dt), rows, threads) for dt in dtypes for rows, threads in shapes for size in sizes]
     from .calibration import fast_sizes, measure_hop_table, save_tuned_costs
 
     # every length the planner may pick, priced on this machine afterwards:
     # the tuned powers of two and the others, which still plan with FFTW_ESTIMATE
     costed = fast_sizes(1 << 12, max_size)
     total = len(jobs) + len(costed) * len(dtypes)
-    for done, (size, dtype, rows) in enumerate(jobs):
+    for done, (size, dtype, rows, threads) in enumerate(jobs):
         if progress:
-            progress(done, total, f"{np.dtype(dtype).name} {rows}x{size}")
-        _make_plans(pyfftw, size, rows, dtype, ("FFTW_MEASURE",))
+            progress(done, total, f"{np.dtype(dtype).name} {rows}x{size}, {threads} thread(s)")
+        _make_plans(pyfftw, size, rows, dtype, ("FFTW_MEASURE",), threads)
     folder = wisdom_folder()
     os.makedirs(folder, exist_ok=True)
     for name, part in zip(_WISDOM_FILES, pyfftw.export_wisdom()):

@@ -107,6 +107,8 @@ def _engine_for(backend: str, h, routes, in_ch, out_ch, dtype, n_hint, block):
     engine = get_backend(backend).stream(h, routes, in_ch, out_ch, dtype=dtype, n_hint=n_hint, block=block)
     if hasattr(engine, "parts"):
         detail = f"partitioned overlap-save, {engine.parts} partition(s) of {engine.partition}, FFT {engine.fft_size}"
+        if hasattr(engine, "lanes"):
+            detail += f", {len(engine.lanes)} channels in {engine.workers} parallel lanes"
     else:
         detail = f"block overlap-add over {backend}"
     return engine, backend, detail

@@ -238,14 +238,15 @@ def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
         "from sigconv.fftlib import RealFFT\n"
         "from sigconv.planner import _hop_table\n"
         "tuned, untuned = RealFFT(4096, 2), RealFFT(8192, 2)\n"
+        "lane = RealFFT(4096, 1, threads=1)\n"
         "x = np.random.default_rng(0).standard_normal((2, 4096))\n"
         "assert np.allclose(tuned.inverse(tuned.forward(x).copy()), x)\n"
-        "print(tuned.planned_from, untuned.planned_from, _hop_table('float64')[4096])\n"
+        "print(tuned.planned_from, untuned.planned_from, lane.planned_from, _hop_table('float64')[4096])\n"
     )
     proc = subprocess.run([sys.executable, "-c", check], capture_output=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    planned, unplanned, cost = proc.stdout.split()
-    assert (planned, unplanned) == (b"wisdom", b"estimate")
+    planned, unplanned, lane, cost = proc.stdout.split()
+    assert (planned, unplanned, lane) == (b"wisdom", b"estimate", b"wisdom")
     assert float(cost) == tuned  # the planner prices the tuned size as measured
 
 
