@@ -231,11 +231,15 @@ class ChannelLanes(StreamEngine):
 
     For inputs whose channels are convolved independently (a stereo IR on
     stereo input, a mono IR on every channel). Each lane is a one-channel
-    :class:`OverlapSave` with single-threaded transforms, and does all of its
+    :class:`OverlapSave` with single-threaded transforms and does all of its
     channel's work (framing, transforms, spectral products, writing its
-    column of the output) in its thread; FFTW, pocketfft and numpy release
-    the GIL. Splitting the transforms alone over two FFTW threads left the
-    rest of each hop (a third of it) on one core.
+    column of the output) in a worker thread; FFTW, pocketfft and numpy
+    release the GIL. Splitting the transforms alone over two FFTW threads
+    left the rest of each hop (a third of it) on one core.
+
+    :meth:`push` hands its block to the workers and returns the output of
+    the block pushed before, so that the caller's reading and writing
+    overlap the lanes' work; :meth:`finish` returns everything left.
 
     Parameters
     ----------
@@ -243,7 +247,8 @@ class ChannelLanes(StreamEngine):
         As for :class:`OverlapSave`; ``routes`` must satisfy
         :func:`independent_channels`.
     workers : int
-        Threads the lanes are shared among.
+        Threads the lanes are shared among (lane ``c`` runs on worker
+        ``c % workers``, always the same thread, so its hops stay in order).
     """
 
     def __init__(self, h: np.ndarray, routes: Sequence[Route], in_channels: int, out_channels: int,
@@ -260,9 +265,12 @@ class ChannelLanes(StreamEngine):
         self.dtype, self.out_channels, self.taps = first.dtype, out_channels, first.taps
         self.hop, self.partition, self.parts, self.fft_size = first.hop, first.partition, first.parts, first.fft_size
         self.workers = max(1, min(int(workers), len(self.lanes)))
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sigconv-lane")
-        weakref.finalize(self, self._pool.shutdown, wait=False)
-        self._pushed = self._emitted = 0
+        self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"sigconv-lane{w}") for w in range(self.workers)]
+        for thread in self._threads:
+            weakref.finalize(self, thread.shutdown, wait=False)
+        self._pushed = 0
+        self._scheduled = 0  # output frames handed to the workers so far
+        self._in_flight = None  # (futures, output) of the last push
 
     @property
     def output_dtype(self) -> np.dtype:
@@ -274,8 +282,8 @@ class ChannelLanes(StreamEngine):
         for lane in self.lanes:
             lane.output_dtype = np.dtype(dtype)
 
-    def _run_lanes(self, block: np.ndarray | None, hops: int) -> np.ndarray:
-        """Add ``block`` (or zeros to fill ``hops`` hops) to every lane and run ``hops`` hops into one output."""
+    def _schedule(self, block: np.ndarray | None, hops: int):
+        """Have the workers add ``block`` (or zeros filling ``hops`` hops) to their lanes and run ``hops`` hops."""
         hop = self.hop
         out = np.empty((hops * hop, self.out_channels), dtype=self.output_dtype)
 
@@ -290,26 +298,34 @@ class ChannelLanes(StreamEngine):
                 for k in range(hops):
                     lane._process_hop(out[k * hop : (k + 1) * hop, channel : channel + 1])
 
-        others = [self._pool.submit(run, worker) for worker in range(1, self.workers)]
-        try:
-            run(0)  # the calling thread takes the first share
-        finally:
-            for other in others:
-                other.result()
+        self._scheduled += out.shape[0]
+        return [thread.submit(run, worker) for worker, thread in enumerate(self._threads)], out
+
+    def _collect(self) -> np.ndarray:
+        """Wait for the work in flight and return its output (empty when there is none)."""
+        if self._in_flight is None:
+            return np.empty((0, self.out_channels), dtype=self.output_dtype)
+        futures, out = self._in_flight
+        self._in_flight = None
+        for future in futures:
+            future.result()
         return out
 
     def push(self, block: np.ndarray) -> np.ndarray:
-        hops = (self.lanes[0]._pending.size + block.shape[0]) // self.hop
+        # each lane's input waiting for a hop is what was pushed less what was scheduled
+        hops = (self._pushed + block.shape[0] - self._scheduled) // self.hop
         self._pushed += block.shape[0]
-        out = self._run_lanes(block, hops)
-        self._emitted += out.shape[0]
-        return out
+        scheduled = self._schedule(block, hops)  # queued behind the work in flight, on the same threads
+        ready = self._collect()
+        self._in_flight = scheduled
+        return ready
 
     def finish(self) -> np.ndarray:
-        remaining = self._pushed + self.taps - 1 - self._emitted
-        out = self._run_lanes(None, -(-remaining // self.hop))[:remaining]
-        self._emitted += out.shape[0]
-        return out
+        ready = self._collect()
+        remaining = self._pushed + self.taps - 1 - self._scheduled
+        self._in_flight = self._schedule(None, -(-remaining // self.hop))
+        tail = self._collect()[:remaining]
+        return np.concatenate([ready, tail]) if ready.shape[0] else tail
 
 
 class BlockOverlapAdd(StreamEngine):

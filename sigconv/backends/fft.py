@@ -10,7 +10,11 @@ __all__ = ["FFTBackend"]
 
 #: Shortest transform for which independent channels run in parallel lanes
 #: (:class:`sigconv.engine.ChannelLanes`) rather than one engine whose
-#: transforms use several FFTW threads.
+#: transforms use several FFTW threads. Whole runs on 10 min of stereo, 2
+#: cores (medians of interleaved runs): a 3 s IR, float64, 0.83 s in lanes
+#: against 0.91 s (15 runs); a 64-tap FIR 0.53 s against 0.59 s (9 runs).
+#: With another process busy on the machine, two-threaded FFTW transforms
+#: slowed the FIR job from 0.6 s to 5-9 s; lanes kept it at 0.8 s.
 LANES_MIN_FFT = 1 << 12
 
 
