@@ -17,11 +17,14 @@ from .backends import Backend, backend_statuses, get_backend, register_backend
 from .convolution import channel_routing, convolve, convolve_signal
 from .correlate_files import correlate_files, drift_files, locate_file, write_correlation
 from .correlation import Correlation, DelayEstimate, correlate
+from .deconvolution import deconvolve
+from .deconvolve_files import DeconvolveReport, deconvolve_file
 from .drift import DriftResult, estimate_drift
 from .errors import (
     BackendUnavailableError,
     ClippingWarning,
     IncompatibleSignalsError,
+    InexactDivisionError,
     InputError,
     InvalidSignalError,
     NoCorrelationPeakError,
@@ -29,8 +32,25 @@ from .errors import (
     OutputError,
     SigconvError,
     SignalNotFoundError,
+    SpectralNullWarning,
     UnreadableSignalError,
     UsageError,
+)
+from .impulse import (
+    ImpulseInfo,
+    IRMeasurement,
+    SweepEstimate,
+    estimate_sweep,
+    exponential_sweep,
+    impulse_info,
+    impulse_info_file,
+    inverse_sweep,
+    measure_ir,
+    measure_ir_file,
+    plot_impulse,
+    synthesize_ir,
+    synthesize_ir_file,
+    write_sweep,
 )
 from .io import WriteReport, read, write
 from .locate import LocateResult, Match, locate
@@ -45,9 +65,13 @@ __all__ = [
     "ClippingWarning",
     "ConvolveReport",
     "Correlation",
+    "DeconvolveReport",
     "DelayEstimate",
     "DriftResult",
+    "IRMeasurement",
+    "ImpulseInfo",
     "IncompatibleSignalsError",
+    "InexactDivisionError",
     "InputError",
     "InvalidSignalError",
     "LocateResult",
@@ -56,8 +80,10 @@ __all__ = [
     "NoReliableDelayError",
     "OutputError",
     "Signal",
+    "SweepEstimate",
     "SigconvError",
     "SignalNotFoundError",
+    "SpectralNullWarning",
     "UnreadableSignalError",
     "UsageError",
     "WriteReport",
@@ -68,14 +94,27 @@ __all__ = [
     "convolve_signal",
     "correlate",
     "correlate_files",
+    "deconvolve",
+    "deconvolve_file",
     "drift_files",
+    "estimate_sweep",
     "estimate_drift",
+    "exponential_sweep",
     "get_backend",
+    "impulse_info",
+    "impulse_info_file",
+    "inverse_sweep",
     "locate",
     "locate_file",
+    "measure_ir",
+    "measure_ir_file",
+    "plot_impulse",
     "read",
     "register_backend",
     "resample",
+    "synthesize_ir",
+    "synthesize_ir_file",
     "write",
+    "write_sweep",
     "write_correlation",
 ]

@@ -33,7 +33,7 @@ from .errors import NoCorrelationPeakError, NoReliableDelayError, UsageError
 from .gcc import CurveMaker, constant_check
 from .validation import as_frames
 
-__all__ = ["DriftWindow", "DriftEstimate", "DriftResult", "estimate_drift", "DEFAULT_WINDOW_SECONDS"]
+__all__ = ["DriftWindow", "DriftEstimate", "DriftResult", "estimate_drift", "zero_padded_slice", "DEFAULT_WINDOW_SECONDS"]
 
 #: Default window length in seconds.
 DEFAULT_WINDOW_SECONDS = 10.0
@@ -119,7 +119,7 @@ class DriftResult:
                 "pairs": [p.as_dict() for p in self.pairs]}
 
 
-def _extended(b: np.ndarray, start: int, stop: int) -> np.ndarray:
+def zero_padded_slice(b: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Frames ``[start, stop)`` of ``b``, zeros outside it."""
     out = np.zeros((stop - start, b.shape[1]))
     first, last = max(start, 0), min(stop, b.shape[0])
@@ -144,7 +144,7 @@ def _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes):
     segment = a[start : start + frames, ref]
     constant_check(segment, f"A (channel {ref}) from frame {start}")
     width = hi - lo + 1
-    extended = _extended(b, start + lo, start + lo + frames + width - 1)
+    extended = zero_padded_slice(b, start + lo, start + lo + frames + width - 1)
     for channel in range(b.shape[1]):
         constant_check(extended[:, channel], f"B (channel {channel}) near frame {start}")
     steepest = max(abs(s) for s in slopes)

@@ -24,8 +24,10 @@ __all__ = [
     "OutputError",
     "NoReliableDelayError",
     "NoCorrelationPeakError",
+    "InexactDivisionError",
     "EXIT_CODES",
     "ClippingWarning",
+    "SpectralNullWarning",
 ]
 
 
@@ -99,6 +101,16 @@ class NoCorrelationPeakError(SigconvError, ValueError):
     exit_code = 8
 
 
+class InexactDivisionError(SigconvError, ValueError):
+    """``deconvolve --method exact``: the signal is not an exact FIR product of the kernel (exit 9).
+
+    Raised when the remainder of the division is above the tolerance,
+    instead of returning a quotient that does not reproduce the signal.
+    """
+
+    exit_code = 9
+
+
 #: Exit status for each error class, in the order README documents them.
 EXIT_CODES = {
     cls.__name__: cls.exit_code
@@ -111,9 +123,14 @@ EXIT_CODES = {
         OutputError,
         NoReliableDelayError,
         NoCorrelationPeakError,
+        InexactDivisionError,
     )
 }
 
 
 class ClippingWarning(UserWarning):
     """Samples beyond full scale were clipped while writing an integer format."""
+
+
+class SpectralNullWarning(UserWarning):
+    """A deconvolution kernel's response has deep nulls: those frequencies cannot be recovered."""

@@ -35,7 +35,7 @@ from .resample import ir_at_rate
 from .routing import channel_routing, routes_for
 from .validation import dtype_for_precision
 
-__all__ = ["convolve_file", "ConvolveReport", "ModeWindow"]
+__all__ = ["convolve_file", "ConvolveReport", "ModeWindow", "stream_through"]
 
 #: Frames per block read from the input.
 READ_BLOCK = 1 << 16
@@ -321,3 +321,11 @@ def _two_pass(reader, engine, mode, taps, output, out_channels, normalize, gain_
         finally:
             unscaled.close()
     return writer.report()
+
+
+#: Stream a reader through an engine and a window into a writer, with the
+#: I/O threads of ``convolve_file``: ``stream_through(reader, engine, window,
+#: writer, progress, report)``, where ``window`` has ``feed``/``finish`` like
+#: :class:`ModeWindow` and ``report`` counts ``frames_in``/``frames_out``
+#: (other file jobs reuse it: :mod:`sigconv.deconvolve_files`).
+stream_through = _run

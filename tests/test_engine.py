@@ -44,23 +44,31 @@ def push_in_pieces(engine, x, sizes):
 CHANNELS = [(1, 1), (2, 1), (2, 2), (1, 2), (2, 4), (3, 3)]
 
 
+INDEPENDENT = [(2, 1), (2, 2), (3, 3), (3, 1)]
+
+
 @given(
     n=st.integers(1, 400),
     m=st.integers(1, 120),
     channels=st.sampled_from(CHANNELS),
+    lanes=st.integers(0, 3),
     partition_divisor=st.integers(1, 9),
     extra=st.integers(0, 64),
     sizes=st.lists(st.integers(1, 150), min_size=1, max_size=4),
     seed=st.integers(0, 2**16),
 )
-def test_overlap_save_equals_direct_convolution(n, m, channels, partition_divisor, extra, sizes, seed):
+def test_overlap_save_equals_direct_convolution(n, m, channels, lanes, partition_divisor, extra, sizes, seed):
+    """Plain, or with ``lanes`` > 0 (and channels that allow it) in that many parallel lanes."""
     rng = np.random.default_rng(seed)
-    cin, cir = channels
+    cin, cir = INDEPENDENT[seed % len(INDEPENDENT)] if lanes else channels
     x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
     routes, outputs = routes_for(cin, cir)
     partition = max(1, m // partition_divisor)
-    fft_size = m + extra if partition >= m else 2 * partition + extra
-    engine = OverlapSave(h, routes, cin, outputs, partition, max(fft_size, 1))
+    fft_size = max(m + extra if partition >= m else 2 * partition + extra, 1)
+    if lanes:
+        engine = ChannelLanes(h, routes, cin, outputs, partition, fft_size, workers=lanes)
+    else:
+        engine = OverlapSave(h, routes, cin, outputs, partition, fft_size)
     y = push_in_pieces(engine, x, sizes)
     expected = oracle(x, h, routes, outputs)
     assert y.shape == expected.shape
@@ -76,32 +84,6 @@ def test_block_overlap_add_equals_direct_convolution(n, m, channels, sizes, seed
     routes, outputs = routes_for(cin, cir)
     engine = BlockOverlapAdd(DirectBackend(), h, routes, cin, outputs, block=37)
     np.testing.assert_allclose(push_in_pieces(engine, x, sizes), oracle(x, h, routes, outputs), atol=1e-10)
-
-
-INDEPENDENT = [(2, 1), (2, 2), (3, 3), (3, 1)]
-
-
-@given(
-    n=st.integers(1, 400),
-    m=st.integers(1, 120),
-    channels=st.sampled_from(INDEPENDENT),
-    workers=st.integers(1, 3),
-    partition_divisor=st.integers(1, 5),
-    sizes=st.lists(st.integers(1, 150), min_size=1, max_size=4),
-    seed=st.integers(0, 2**16),
-)
-def test_channel_lanes_equal_direct_convolution(n, m, channels, workers, partition_divisor, sizes, seed):
-    rng = np.random.default_rng(seed)
-    cin, cir = channels
-    x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
-    routes, outputs = routes_for(cin, cir)
-    partition = max(1, m // partition_divisor)
-    fft_size = m + 17 if partition >= m else 2 * partition
-    engine = ChannelLanes(h, routes, cin, outputs, partition, fft_size, workers=workers)
-    y = push_in_pieces(engine, x, sizes)
-    expected = oracle(x, h, routes, outputs)
-    assert y.shape == expected.shape
-    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
 
 
 def test_channel_lanes_emit_float32_when_asked(rng):

@@ -1,0 +1,112 @@
+"""``sigconv deconvolve``."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import click
+
+from ..deconvolution import DEFAULT_REG, METHODS
+from ..deconvolve_files import deconvolve_file
+from ..lucy import DEFAULT_ITERATIONS
+from ..polydiv import DEFAULT_TOLERANCE
+from ..progress import progress_bar
+from ..wiener import DEFAULT_SNR_DB
+from .common import report_clipping
+from .options import _stack, common_options, io_options, resolve_output
+
+
+@dataclass(frozen=True)
+class MethodOptions:
+    """The method and its own options; None where not given (the library fills in defaults)."""
+
+    method: str
+    snr_db: float | None
+    noise: str | None
+    reg: float | None
+    band: tuple[float, float] | None
+    iterations: int | None
+    tolerance: float | None
+
+
+def method_options(fn):
+    """``--method`` and the options of each method, gathered into ``how``."""
+
+    @_stack(
+        click.option("-m", "--method", type=click.Choice(METHODS), default="wiener", show_default=True,
+                     help="wiener: noise-aware inverse; tikhonov: regularised inverse (Kirkeby with --band); "
+                     "exact: polynomial division of an exact FIR product; lucy: Richardson-Lucy for "
+                     "non-negative data."),
+        click.option("--snr", "snr_db", type=float, default=None, metavar="DB",
+                     help=f"wiener: the recording's signal-to-noise ratio [default: {DEFAULT_SNR_DB:g}, the low "
+                     "end of ordinary recordings: too low blurs a little, too high boosts noise]."),
+        click.option("--noise", metavar="FILE",
+                     help="wiener: a noise-only recording; the noise and signal spectra are estimated from it "
+                     "and from SIGNAL (instead of --snr)."),
+        click.option("--reg", type=float, default=None, metavar="LAMBDA",
+                     help=f"tikhonov: λ relative to the kernel's mean power gain [default: {DEFAULT_REG:g}]."),
+        click.option("--band", type=(float, float), default=None, metavar="F1 F2",
+                     help="tikhonov: invert only F1..F2 Hz; outside, λ rises to the kernel's mean power over "
+                     "1/3 octave (Kirkeby)."),
+        click.option("--iterations", type=int, default=None, metavar="N",
+                     help=f"lucy: iterations [default: {DEFAULT_ITERATIONS}]; more sharpen and amplify noise."),
+        click.option("--tolerance", type=float, default=None, metavar="X",
+                     help=f"exact: largest remainder, RMS relative to SIGNAL's [default: {DEFAULT_TOLERANCE:g}]; "
+                     "above it exit 9."),
+    )
+    @functools.wraps(fn)
+    def wrapper(*args, method, snr_db, noise, reg, band, iterations, tolerance, **kwargs):
+        kwargs["how"] = MethodOptions(method, snr_db, noise, reg, band, iterations, tolerance)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command(name="deconvolve")
+@click.argument("signal_path", metavar="SIGNAL")
+@click.argument("kernel_path", metavar="KERNEL")
+@io_options
+@method_options
+@click.option("--length", metavar="N|DURATION",
+              help="Output length: frames (48000) or a duration (2.5s, 500ms) [default: SIGNAL - KERNEL + 1 "
+              "frames, the length of x when SIGNAL is the full product].")
+@click.option("--resample", "resample_inputs", is_flag=True,
+              help="Resample KERNEL (and --noise) to SIGNAL's rate when they differ.")
+@click.option("--precision", type=click.Choice(["64", "32"]), default="64", show_default=True,
+              help="Bits of the float computation.")
+@common_options
+def deconvolve_command(signal_path, kernel_path, io, how, length, resample_inputs, precision, quiet):
+    """Estimate x such that SIGNAL ≈ x ⊗ KERNEL: undo a known response.
+
+    SIGNAL may be - for standard input and -o - writes standard output, so
+    deconvolve sits in a pipeline after convolve. wiener and tikhonov
+    stream (memory bounded whatever SIGNAL's length); exact and lucy read
+    SIGNAL whole. KERNEL has one channel (used for every channel) or one per
+    channel of SIGNAL. A kernel more than 60 dB below its peak somewhere
+    gets a warning naming those frequencies: they cannot be recovered.
+    Exit 9: --method exact found that SIGNAL is not an exact FIR product.
+
+    \b
+    Examples:
+      sigconv deconvolve wet.wav room-ir.wav -o dry-again.wav
+      sigconv deconvolve take.wav mic-response.wav --noise room-tone.wav -o take-flat.wav
+      sigconv deconvolve sweep-rec.wav speaker.wav -m tikhonov --reg 1e-3 --band 40 18000 -o eq.wav
+      sigconv deconvolve product.csv --rate 100 factor.csv -m exact -o quotient.csv
+      sigconv deconvolve spectrum.csv --rate 1 line-shape.csv -m lucy --iterations 200 -o sharp.csv
+      sigconv convolve dry.wav ir.wav -o - | sigconv deconvolve - ir.wav -o dry-again.wav
+    """
+    output = resolve_output(io.output)
+    with progress_bar("deconvolving", quiet) as update:
+        report = deconvolve_file(
+            signal_path, kernel_path, output, method=how.method, snr_db=how.snr_db, noise_path=how.noise,
+            reg=how.reg, band=how.band, iterations=how.iterations, tolerance=how.tolerance, length=length,
+            resample_inputs=resample_inputs, precision=int(precision), input_format=io.input_format,
+            rate=io.rate, format=io.format, subtype=io.subtype, progress=update,
+        )
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if not quiet:
+        for note in report.notes:
+            click.echo(f"Note: {note}", err=True)
+    report_clipping(report.write)

@@ -1,0 +1,289 @@
+"""``sigconv impulse``: sweep, measure, synth and info."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+
+import click
+
+from ..errors import UsageError
+from ..progress import task_progress
+from .common import report_clipping
+from .options import _stack, common_options, io_options, resolve_output
+
+
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    """``"1.2,0.9"`` as floats, or a UsageError naming the option."""
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{option} takes numbers separated by commas, not {text!r}") from None
+
+
+def _level_db(text: str) -> float:
+    """``-6dB``/``-6 dBFS`` as dB, or a plain linear factor such as ``0.5`` converted to dB."""
+    match = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)\s*(dbfs|db)?\s*", text, flags=re.I)
+    if not match:
+        raise UsageError(f"--amplitude takes a level such as -6dB or a linear factor such as 0.5, not {text!r}")
+    value = float(match.group(1))
+    if match.group(2):
+        return value
+    if not 0 < value <= 1:
+        raise UsageError(f"a linear --amplitude must lie in (0, 1], not {value:g}; write dB levels as -6dB")
+    return 20 * math.log10(value)
+
+
+def _say(message: str, to_stderr: bool) -> None:
+    click.echo(message, err=to_stderr)
+
+
+def _notes(notes, quiet: bool) -> None:
+    if not quiet:
+        for note in notes:
+            click.echo(f"Note: {note}", err=True)
+
+
+def output_options(fn):
+    """``-o``, ``--format`` and ``--subtype`` of the commands that generate a signal."""
+
+    @_stack(
+        click.option("-o", "--output", metavar="FILE",
+                     help="Output file, or - for standard output (the default when stdout is not a terminal)."),
+        click.option("-f", "--format", "output_format", metavar="FMT",
+                     help="Output format: wav, flac, aiff, csv... (default: from the extension; wav for -)."),
+        click.option("--subtype", metavar="SUBTYPE",
+                     help="Output sample type: FLOAT (default for WAV), DOUBLE, PCM_24, PCM_16..."),
+        click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=48000.0, show_default=True,
+                     metavar="HZ", help="Sample rate."),
+    )
+    @functools.wraps(fn)
+    def wrapper(*args, output, output_format, subtype, **kwargs):
+        kwargs["target"] = (resolve_output(output), output_format, subtype)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(name="impulse")
+def impulse_group():
+    """Measure, synthesize and analyse impulse responses.
+
+    \b
+    The measurement workflow (exponential sine sweep, Farina's method):
+      sigconv impulse sweep -o sweep.wav --inverse inverse.wav
+      (play sweep.wav through the system and record it as recording.wav)
+      sigconv impulse measure recording.wav sweep.wav -o ir.wav --harmonics distortion/
+      sigconv impulse info ir.wav --plot ir.png
+    """
+
+
+@impulse_group.command(name="sweep")
+@output_options
+@click.option("--duration", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="Length of the sweep (without the silence); longer sweeps give more signal-to-noise ratio.")
+@click.option("--f0", type=float, default=20.0, show_default=True, metavar="HZ", help="Start frequency.")
+@click.option("--f1", type=float, default=20000.0, show_default=True, metavar="HZ",
+              help="Stop frequency, at most the Nyquist frequency (rate / 2).")
+@click.option("--amplitude", default="-6dB", show_default=True, metavar="LEVEL",
+              help="Peak level: dB (-6dB) or a linear factor (0.5).")
+@click.option("--fade", default="0.1,0.02", show_default=True, metavar="IN[,OUT]",
+              help="Seconds of half-Hann fade-in and fade-out (one value: both).")
+@click.option("--silence", type=float, default=2.0, show_default=True, metavar="SECONDS",
+              help="Trailing silence, to record the system's decay: make it longer than its reverberation.")
+@click.option("--inverse", metavar="FILE", help="Also write the inverse filter (time-reversed, 6 dB/octave envelope).")
+@common_options
+def sweep_command(target, rate, duration, f0, f1, amplitude, fade, silence, inverse, quiet):
+    """Write an exponential sine sweep with fades and trailing silence.
+
+    The frequency rises by the same number of octaves per second, so
+    harmonic distortion separates from the linear response when the
+    recording is measured (sigconv impulse measure). Play it at a level the
+    system handles without strain, and record its silence too.
+
+    \b
+    Examples:
+      sigconv impulse sweep -o sweep.wav
+      sigconv impulse sweep -o sweep.wav --rate 96000 --duration 20 --f1 40000 --silence 4
+      sigconv impulse sweep -o sweep.wav --amplitude -12dB --fade 0.5,0.05 --inverse inverse.wav
+    """
+    from ..impulse.files import write_sweep
+
+    output, fmt, subtype = target
+    fades = _numbers(fade, "--fade")
+    if len(fades) not in (1, 2):
+        raise UsageError(f"--fade takes one or two values (IN[,OUT] seconds), not {fade!r}")
+    report, inverse_report = write_sweep(
+        output, rate=rate, duration=duration, f0=f0, f1=f1, amplitude_db=_level_db(amplitude),
+        fade=(fades[0], fades[-1]), silence=silence, inverse=inverse, format=fmt, subtype=subtype,
+    )
+    report_clipping(report)
+    if not quiet:
+        _say(f"{output}: {duration:g} s sweep {f0:g}-{f1:g} Hz at {_level_db(amplitude):.1f} dBFS, then {silence:g} s of "
+             f"silence ({report.frames} frames at {rate:g} Hz)", output == "-")
+        if inverse_report is not None:
+            _say(f"{inverse}: its inverse filter ({inverse_report.frames} frames)", output == "-")
+
+
+@impulse_group.command(name="measure")
+@click.argument("recording", metavar="RECORDING")
+@click.argument("sweep", metavar="SWEEP")
+@io_options
+@click.option("--length", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Longest IR to keep (default: all the recording holds after the sweep).")
+@click.option("--keep-predelay", type=click.FloatRange(min=0), default=0.002, show_default=True, metavar="SECONDS",
+              help="Time kept before the direct sound when the start is trimmed.")
+@click.option("--trim-start/--no-trim-start", default=True, show_default=True,
+              help="Start the IR just before the direct sound (else: when the sweep started playing).")
+@click.option("--trim-end/--no-trim-end", default=True, show_default=True,
+              help="End the IR where its decay meets the noise floor (Lundeby's method).")
+@click.option("--harmonics", "harmonics_dir", metavar="DIR",
+              help="Write the harmonic-distortion responses into DIR as harmonic-2.wav, harmonic-3.wav...")
+@click.option("--max-order", type=click.IntRange(min=1), default=5, show_default=True, metavar="K",
+              help="Highest harmonic order separated.")
+@common_options
+def measure_command(recording, sweep, io, length, keep_predelay, trim_start, trim_end, harmonics_dir, max_order,
+                    quiet):
+    """Recover the impulse response from a RECORDING of SWEEP played through a system.
+
+    The recording is deconvolved by the sweep's inverse. Harmonic
+    distortion, which the method puts before the linear response, is cut
+    away (--harmonics keeps it). Each recorded channel gives one channel of
+    the IR. SWEEP is the file that was played, with its silence, at the
+    recording's sample rate; RECORDING may be - for standard input.
+
+    \b
+    Examples:
+      sigconv impulse measure recording.wav sweep.wav -o ir.wav
+      sigconv impulse measure cab.wav sweep.wav -o cab-ir.wav --keep-predelay 0 --length 0.5
+      sigconv impulse measure hall.flac sweep.wav -o hall-ir.wav --harmonics distortion/ --no-trim-end
+    """
+    from ..impulse.files import measure_ir_file
+
+    output = resolve_output(io.output)
+    with task_progress("measuring", quiet) as update:
+        result, report = measure_ir_file(
+            recording, sweep, output, harmonics_dir=harmonics_dir, length=length, trim_start=trim_start,
+            keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, format=io.format,
+            subtype=io.subtype, input_format=io.input_format, rate=io.rate, progress=update,
+        )
+    _notes(result.notes, quiet)
+    report_clipping(report)
+    if quiet:
+        return
+    frames, channels = result.ir.shape
+    line = (f"{output}: {channels} channel{'s' if channels > 1 else ''}, {frames / result.rate:.3f} s at "
+            f"{result.rate:g} Hz, starting {1000 * result.start_s:.1f} ms after the sweep began")
+    if result.noise_floor_db is not None and math.isfinite(result.noise_floor_db):
+        line += f"; noise floor {result.noise_floor_db:.1f} dB"
+    _say(line, output == "-")
+    if harmonics_dir is not None and result.harmonics:
+        orders = sorted(result.harmonics)
+        _say(f"{harmonics_dir}: harmonic responses of orders {orders[0]} to {orders[-1]}", output == "-")
+
+
+@impulse_group.command(name="synth")
+@click.argument("kind", metavar="KIND")
+@output_options
+@click.option("--channels", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Channels (reverb: decorrelated; others: the same kernel in each).")
+@click.option("--seconds", type=click.FloatRange(min=0), default=None, help="delay: the delay (fractions of a sample too).")
+@click.option("--rt60", metavar="SECONDS[,...]",
+              help="reverb: reverberation time, or 7 comma-separated values for the octave bands 125 Hz to 8 kHz.")
+@click.option("--predelay", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="reverb: silence before the tail.")
+@click.option("--seed", type=int, default=None, help="reverb: seed of the noise, for a repeatable result.")
+@click.option("--length", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="dirac, reverb: length (reverb default: 1.5 x the longest RT60).")
+@click.option("--cutoff", metavar="HZ[,HZ]", help="lowpass, highpass: cut-off; bandpass, bandstop: LOW,HIGH.")
+@click.option("--taps", type=click.IntRange(min=1), default=None,
+              help="Filters: length (default 255; odd for highpass/bandstop); moving-average: its length.")
+@click.option("--window", default=None, metavar="NAME", help="Filters: design window (default hamming).")
+@click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="gaussian: standard deviation.")
+@common_options
+def synth_command(kind, target, rate, channels, seconds, rt60, predelay, seed, length, cutoff, taps, window, sigma,
+                  quiet):
+    """Write a synthetic impulse response of the given KIND.
+
+    \b
+    KIND is one of:
+      dirac                   a unit impulse (--length pads it with zeros)
+      delay --seconds S       a delay; fractional delays as a windowed-sinc kernel
+      reverb --rt60 T         decaying noise with that RT60 [--predelay] [--channels] [--seed] [--length]
+      lowpass, highpass --cutoff HZ, bandpass, bandstop --cutoff LOW,HIGH   [--taps N] [--window]
+      moving-average --taps N
+      gaussian --sigma SECONDS
+    \b
+    Examples:
+      sigconv impulse synth reverb --rt60 1.8 --predelay 0.02 --channels 2 --seed 1 -o hall.wav
+      sigconv impulse synth reverb --rt60 2.2,2.0,1.8,1.6,1.4,1.1,0.8 --seed 7 -o church.wav
+      sigconv impulse synth delay --seconds 0.0125 --rate 44100 -o delay.wav
+      sigconv impulse synth lowpass --cutoff 5 --taps 31 --rate 100 -o smooth.csv
+    """
+    from ..impulse.files import synthesize_ir_file
+    from ..impulse.synth import FILTER_KINDS, SYNTH_KINDS
+
+    if kind not in SYNTH_KINDS:
+        raise UsageError(f"unknown KIND {kind!r}; choose one of {', '.join(SYNTH_KINDS)}")
+    given = {"--seconds": seconds, "--rt60": rt60, "--predelay": predelay, "--seed": seed, "--length": length,
+             "--cutoff": cutoff, "--taps": taps, "--window": window, "--sigma": sigma}
+    allowed = {"dirac": {"--length"}, "delay": {"--seconds"}, "reverb": {"--rt60", "--predelay", "--seed", "--length"},
+               "moving-average": {"--taps"}, "gaussian": {"--sigma"},
+               **{k: {"--cutoff", "--taps", "--window"} for k in FILTER_KINDS}}[kind]
+    extra = [name for name, value in given.items() if value is not None and name not in allowed]
+    if extra:
+        raise UsageError(f"{', '.join(extra)} {'does' if len(extra) == 1 else 'do'} not apply to {kind}; "
+                         f"it takes {', '.join(sorted(allowed))}")
+    rt = _numbers(rt60, "--rt60")
+    output, fmt, subtype = target
+    report = synthesize_ir_file(
+        kind, output, rate=rate, format=fmt, subtype=subtype, channels=channels, seconds=seconds,
+        rt60=rt[0] if rt and len(rt) == 1 else rt, predelay=predelay or 0.0, seed=seed, length=length,
+        cutoff=_numbers(cutoff, "--cutoff"), taps=taps, window=window or "hamming", sigma=sigma,
+    )
+    report_clipping(report)
+    if not quiet:
+        _say(f"{output}: {kind}, {report.channels} channel{'s' if report.channels > 1 else ''}, {report.frames} frames "
+             f"at {rate:g} Hz", output == "-")
+
+
+@impulse_group.command(name="info")
+@click.argument("ir_path", metavar="IR")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--plot", metavar="FILE.png",
+              help="Also draw waveform, energy decay with its fitted lines, magnitude and decay times into a PNG "
+              "(needs matplotlib: pip install 'sigconv[plot]').")
+@click.option("--input-format", metavar="FMT", help="Format of IR when neither name nor content tells it (e.g. csv).")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="HZ",
+              help="Sample rate of a CSV IR that has no time column.")
+@common_options
+def info_command(ir_path, as_json, plot, input_format, rate, quiet):
+    """Analyse an impulse response: levels, onset and ISO 3382-1 parameters.
+
+    Per channel: length, peak, onset (direct sound), energy, noise floor,
+    direct-to-reverberant ratio, and per octave band (125 Hz to 8 kHz) and
+    broadband: EDT, T20, T30 (s), C50, C80 (dB), D50. The energy decay
+    is Schroeder's backward integral, truncated at the noise floor and
+    compensated (Lundeby), so a noisy tail does not lengthen the decay. A
+    value that cannot be measured shows as - (null in JSON) with the reason.
+
+    \b
+    Examples:
+      sigconv impulse info ir.wav
+      sigconv impulse info ir.wav --json > ir.json
+      sigconv impulse info ir.wav --plot ir.png
+    """
+    from ..impulse.files import impulse_info_file
+
+    info = impulse_info_file(ir_path, plot=plot, input_format=input_format, rate=rate)
+    if as_json:
+        click.echo(json.dumps(info.as_dict(), indent=2))
+    else:
+        click.echo(info.as_text())
+    if plot is not None and not quiet:
+        click.echo(f"{plot}: waveform, energy decay, magnitude response and decay times", err=True)

@@ -1,0 +1,120 @@
+"""The file jobs behind ``sigconv impulse``: write sweeps and synthetic IRs, measure and analyse files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from ..errors import IncompatibleSignalsError, OutputError
+from ..io import WriteReport, read, write
+from ..io.formats import output_format
+from ..signal import Signal
+from .info import ImpulseInfo, impulse_info
+from .measure import DEFAULT_MAX_ORDER, DEFAULT_PREDELAY, IRMeasurement, measure_ir
+from .sweep import exponential_sweep, inverse_sweep
+from .synth import synthesize_ir
+
+__all__ = ["write_sweep", "measure_ir_file", "synthesize_ir_file", "impulse_info_file"]
+
+
+def write_sweep(destination: str, *, rate: float = 48000, duration: float = 10.0, f0: float = 20.0,
+                f1: float = 20000.0, amplitude_db: float = -6.0, fade: tuple[float, float] = (0.1, 0.02),
+                silence: float = 2.0, inverse: str | None = None, format: str | None = None,
+                subtype: str | None = None) -> tuple[WriteReport, WriteReport | None]:
+    """Write an exponential sine sweep (and optionally its inverse filter) to files.
+
+    Parameters are those of :func:`sigconv.exponential_sweep`; `inverse`
+    is the path of the inverse filter (:func:`sigconv.inverse_sweep`),
+    written in the same format. Returns the two write reports.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> report, _ = write_sweep(os.path.join(d, "s.wav"), rate=8000, duration=1, f0=50, f1=3000, silence=0.5)
+    >>> report.frames, report.subtype
+    (12000, 'FLOAT')
+    """
+    if inverse is not None and destination != "-" and os.path.abspath(inverse) == os.path.abspath(destination):
+        raise OutputError("the sweep and its inverse need different file names")
+    x = exponential_sweep(rate, duration, f0, f1, amplitude_db=amplitude_db, fade=fade, silence=silence)
+    inverse_data = None
+    if inverse is not None:
+        inverse_data = inverse_sweep(rate, duration, f0, f1, amplitude_db=amplitude_db, fade=fade)
+    report = write(destination, x, rate, format=format, subtype=subtype)
+    inverse_report = None
+    if inverse_data is not None:
+        inverse_report = write(inverse, inverse_data, rate, format=format, subtype=subtype)
+    return report, inverse_report
+
+
+def measure_ir_file(recording: str, sweep: str, destination: str, *, harmonics_dir: str | None = None,
+                 length: float | None = None, trim_start: bool = True, keep_predelay: float = DEFAULT_PREDELAY,
+                 trim_end: bool = True, max_order: int = DEFAULT_MAX_ORDER, format: str | None = None,
+                 subtype: str | None = None, input_format: str | None = None, rate: float | None = None,
+                 progress: Callable[[int, int, str], None] | None = None) -> tuple[IRMeasurement, WriteReport]:
+    """:func:`sigconv.measure_ir` on files: the IR to `destination`, harmonic responses into `harmonics_dir`.
+
+    The harmonic responses are written as ``harmonic-2.wav``,
+    ``harmonic-3.wav``... (the extension of `destination`, or ``.wav``)
+    into `harmonics_dir`, which is created if it does not exist.
+    `recording` may be ``"-"`` (standard input) and `destination` ``"-"``
+    (standard output). Neither input is ever overwritten.
+
+    Raises
+    ------
+    IncompatibleSignalsError
+        The recording and the sweep have different sample rates.
+    """
+    signal = read(recording, format=input_format, rate=rate)
+    played = read(sweep, format=input_format, rate=rate)
+    if signal.rate != played.rate:
+        raise IncompatibleSignalsError(
+            f"the recording is at {signal.rate:g} Hz and the sweep at {played.rate:g} Hz; record at the sweep's rate "
+            "or make the sweep at the recording's rate (sigconv impulse sweep --rate)"
+        )
+    result = measure_ir(signal.data, played.data, signal.rate, length=length, trim_start=trim_start,
+                        keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, progress=progress)
+    protect = [recording, sweep]
+    fmt = output_format(destination, format)
+    report = write(destination, Signal(result.ir, signal.rate), format=fmt, subtype=subtype, protect=protect)
+    if harmonics_dir is not None and result.harmonics:
+        if os.path.exists(harmonics_dir) and not os.path.isdir(harmonics_dir):
+            raise OutputError(f"--harmonics {harmonics_dir!r} is a file; give a folder")
+        os.makedirs(harmonics_dir, exist_ok=True)
+        extension = os.path.splitext(destination)[1] if destination != "-" and format is None else ""
+        extension = extension or (f".{fmt.lower()}" if fmt != "WAV" else ".wav")
+        for order, data in result.harmonics.items():
+            write(os.path.join(harmonics_dir, f"harmonic-{order}{extension}"), Signal(data, signal.rate), format=fmt,
+                  subtype=subtype, protect=protect + [destination])
+    return result, report
+
+
+def synthesize_ir_file(kind: str, destination: str, *, rate: float = 48000, format: str | None = None,
+                    subtype: str | None = None, **params) -> WriteReport:
+    """Write :func:`sigconv.synthesize_ir` ``(kind, rate, **params)`` to `destination`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> report = synthesize_ir_file("gaussian", os.path.join(tempfile.mkdtemp(), "g.csv"), rate=1000, sigma=0.002)
+    >>> report.frames, report.format
+    (17, 'CSV')
+    """
+    return write(destination, synthesize_ir(kind, rate, **params), rate, format=format, subtype=subtype)
+
+
+def impulse_info_file(path: str, *, plot: str | None = None, input_format: str | None = None,
+              rate: float | None = None) -> ImpulseInfo:
+    """:func:`sigconv.impulse_info` of a file, and with `plot` a PNG of it (needs matplotlib)."""
+    signal = read(path, format=input_format, rate=rate)
+    if plot is not None:
+        from .plot import require_matplotlib
+
+        require_matplotlib()  # fail before the analysis when matplotlib is missing
+    info = impulse_info(signal.data, signal.rate)
+    if plot is not None:
+        from .plot import plot_impulse
+
+        plot_impulse(signal.data, signal.rate, info, plot, title=os.path.basename(path), protect=[path])
+    return info

@@ -1,0 +1,331 @@
+"""Regularised inverse filters: the FIR that undoes a kernel, and the kernel's deep nulls.
+
+``wiener`` and ``tikhonov`` deconvolution both apply
+
+.. math:: G(f) = \\frac{H^*(f)}{|H(f)|^2 + \\lambda(f)}
+
+to the signal: ``λ = S_n / S_x`` (the noise-to-signal power ratio) for
+Wiener, a constant or band-shaped λ for Tikhonov/Kirkeby. ``G`` is the
+spectrum of an infinite, two-sided impulse response; :func:`design_inverse`
+samples it on a grid of ``N`` bins, shifts the result by a modelling delay
+of ``N / 2`` samples (so its anti-causal half comes first), tapers its
+ends and returns an ``N``-tap FIR that the streaming convolution engine
+can run. ``N`` starts at four kernel lengths and doubles while the
+truncation still changes the result by more than :data:`TRUNCATION_LIMIT`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "NULL_DEPTH_DB",
+    "OUT_OF_BAND_REG",
+    "TRUNCATION_LIMIT",
+    "InverseFilter",
+    "design_inverse",
+    "kirkeby_profile",
+    "null_message",
+    "spectral_nulls",
+]
+
+#: A kernel's response this many dB below its peak is a deep null: what it
+#: carries is 60 dB under the rest, below the noise floor of most recordings.
+NULL_DEPTH_DB = 60.0
+#: Truncation error (a power ratio to the recovered signal) below which the
+#: inverse filter is long enough: -70 dB, under the 60 dB of a round trip.
+TRUNCATION_LIMIT = 1e-7
+#: Kirkeby's λ outside ``--band``, relative to the kernel's mean power gain:
+#: there the inverse boosts nothing (|G| <= 1 / (2 sqrt λ) = half the kernel's RMS gain inverted).
+OUT_OF_BAND_REG = 1.0
+#: Width of the raised-cosine transitions of the Kirkeby profile, in octaves.
+TRANSITION_OCTAVES = 1.0 / 3.0
+# λ is never below this fraction of the kernel's mean power gain (140 dB):
+# G stays finite whatever the kernel, also at exact zeros of H
+_LAMBDA_FLOOR = 1e-14
+_MIN_TAPS = 1 << 14
+# null ranges up to this many bins are notches, named by one frequency
+_NARROW_BINS = 16
+_MAX_TAPS = 1 << 23
+
+#: ``regularisation(freqs, power, mean_power)``: λ per bin and channel for a
+#: grid of frequencies (cycles per sample), the kernel's power ``|H|^2`` on
+#: it and its mean power gain ``sum(h**2)`` per channel.
+Regularisation = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class InverseFilter:
+    """An FIR that undoes a kernel.
+
+    Attributes
+    ----------
+    taps : numpy.ndarray
+        ``(N, channels)`` impulse response, one column per kernel column.
+    delay : int
+        Modelling delay: ``signal ⊗ taps`` is the estimate delayed by this many samples.
+    truncation : float
+        Estimated error that the finite length adds to a recovered white
+        signal, as a power ratio to it: the difference, seen through the
+        kernel, between this filter and the same design twice as long (for
+        a filter cut at the longest length allowed: the same difference for
+        the filter half as long, an upper bound that spares designing one
+        twice as long).
+    """
+
+    taps: np.ndarray
+    delay: int
+    truncation: float
+
+    @property
+    def truncation_db(self) -> float:
+        """:attr:`truncation` in dB (``-inf`` for none)."""
+        return 10 * np.log10(self.truncation) if self.truncation > 0 else -np.inf
+
+
+def _initial_size(m: int) -> int:
+    import scipy.fft
+
+    return scipy.fft.next_fast_len(max(4 * m, _MIN_TAPS), real=True)
+
+
+def _inverse_spectrum(h, regularisation, n):
+    """``G = H* / (|H|^2 + λ)`` on an ``n``-point grid (in place where possible: these grids are long)."""
+    import scipy.fft
+
+    spectrum = scipy.fft.rfft(h, n, axis=0)
+    power = np.square(spectrum.real)
+    power += np.square(spectrum.imag)
+    mean_power = np.sum(np.square(h), axis=0)  # Parseval: the mean of |H|^2 over frequency
+    freqs = np.arange(spectrum.shape[0]) / n
+    lam = regularisation(freqs, power, mean_power)
+    denominator = np.maximum(power + lam, power + _LAMBDA_FLOOR * mean_power)
+    del power, lam
+    np.conjugate(spectrum, out=spectrum)
+    spectrum /= denominator
+    return spectrum
+
+
+def _fir(inverse: np.ndarray, n: int) -> np.ndarray:
+    """The ``n``-tap FIR of an inverse spectrum: delayed by ``n / 2``, the outer eighths faded out."""
+    import scipy.fft
+    from scipy.signal.windows import tukey
+
+    g = np.roll(scipy.fft.irfft(inverse, n, axis=0), n // 2, axis=0)
+    g *= tukey(n, 0.25, sym=False)[:, None]
+    return g
+
+
+def _filtered(taps: np.ndarray, spectrum: np.ndarray, size: int, in_time: bool) -> np.ndarray:
+    import scipy.fft
+
+    out = scipy.fft.rfft(taps, size, axis=0)
+    out *= spectrum
+    return scipy.fft.irfft(out, size, axis=0) if in_time else out
+
+
+def _truncation(short: np.ndarray, long: np.ndarray, h: np.ndarray, span: int | None) -> float:
+    """Error power of the FIR ``short`` against one twice as long, through the kernel, relative to the latter.
+
+    With ``e = h ⊗ (short - long)`` (a linear convolution, no time
+    aliasing), a white signal of ``span`` samples gets the error power
+    ``sum(w(t) e(t)²)`` per sample, where ``t`` is the lag from the
+    modelling delay and ``w(t) = max(0, 1 - |t| / span)`` is the share of
+    output samples that meet that lag (1 everywhere for an unknown length,
+    where the sums are taken over frequency instead: Parseval).
+    """
+    import scipy.fft
+
+    n = short.shape[0]
+    difference = -long
+    difference[n // 2 : n // 2 + n] += short  # modelling delays n / 2 and n line up
+    size = scipy.fft.next_fast_len(long.shape[0] + h.shape[0], real=True)
+    spectrum = scipy.fft.rfft(h, size, axis=0)
+    in_time = span is not None and span < size
+    error = _filtered(difference, spectrum, size, in_time)
+    del difference
+    recovered = _filtered(long, spectrum, size, in_time)
+    del spectrum
+    if in_time:
+        weight = np.maximum(0.0, 1.0 - np.abs(np.arange(size) - n) / max(span, 1))
+        ratio = (weight @ np.square(error)) / np.maximum(weight @ np.square(recovered), 1e-300)
+    else:  # one-sided spectra: the bins between DC and Nyquist stand for two
+        bins = np.full(error.shape[0], 2.0)
+        bins[0] = 1.0
+        if size % 2 == 0:
+            bins[-1] = 1.0
+        ratio = (bins @ np.abs(error) ** 2) / np.maximum(bins @ np.abs(recovered) ** 2, 1e-300)
+    return float(np.max(ratio))
+
+
+def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int | None = None,
+                   size: int | None = None, max_size: int | None = None) -> InverseFilter:
+    """Design the FIR of :math:`G = H^* / (|H|^2 + λ)` for each column of ``h``.
+
+    The length starts at four kernel lengths (at least 2^14 taps) and
+    doubles while the filter differs from the same design twice as long
+    by more than :data:`TRUNCATION_LIMIT` (seen through the kernel: the
+    error this adds to a recovered white signal), up to ``max_size``.
+    Kernels whose zeros lie close to the unit circle have slowly decaying
+    inverses; more regularisation (a lower SNR, a larger λ) shortens them.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        ``(m, channels)`` kernel, float64.
+    regularisation : callable
+        ``regularisation(freqs, power, mean_power) -> λ``: ``freqs`` are
+        the bin frequencies in cycles per sample, ``power`` is
+        ``(bins, channels)`` ``|H|^2``, ``mean_power`` is ``sum(h**2)`` per
+        channel (the mean of ``|H|^2`` over frequency); λ broadcasts
+        against ``power``. λ is floored at 1e-14 of the mean power, so
+        ``G`` is finite even where ``H`` is 0.
+    span : int, optional
+        The signal's length, where known: lags farther than that from the
+        modelling delay never meet the signal in the frames kept, so
+        their truncation does not count.
+    size : int, optional
+        Force ``N`` (no doubling).
+    max_size : int, optional
+        Longest filter tried: default 16 kernel lengths (at least 2^20),
+        at most 2^23 taps.
+
+    Returns
+    -------
+    InverseFilter
+
+    Examples
+    --------
+    A pure gain of 2 is undone by a gain of 1/2 at the modelling delay:
+
+    >>> inv = design_inverse(np.array([[2.0]]), lambda f, p, mean: 1e-12 * mean, size=64)
+    >>> inv.delay, round(float(inv.taps[inv.delay, 0]), 9), inv.truncation < 1e-20
+    (32, 0.5, True)
+    """
+    m = h.shape[0]
+    n = size or _initial_size(m)
+    limit = size or max_size or min(max(16 * m, 1 << 20), _MAX_TAPS)
+    fir = _fir(_inverse_spectrum(h, regularisation, n), n)
+    bound = None  # the truncation error of the filter half as long: a bound for this one
+    while True:
+        if bound is not None and 2 * n > limit:
+            return InverseFilter(fir, n // 2, bound)
+        longer = _fir(_inverse_spectrum(h, regularisation, 2 * n), 2 * n)
+        truncation = _truncation(fir, longer, h, span)
+        if truncation <= TRUNCATION_LIMIT or size is not None:
+            return InverseFilter(fir, n // 2, truncation)
+        n, fir, bound = 2 * n, longer, truncation
+
+
+def kirkeby_profile(reg: float, band: tuple[float, float] | None, rate: float) -> Regularisation:
+    """λ(f) of Kirkeby's method: ``reg`` inside ``band``, :data:`OUT_OF_BAND_REG` outside.
+
+    Both are relative to the kernel's mean power gain ``sum(h**2)``, so the
+    same values suit a kernel whatever its level. The two levels meet in
+    raised-cosine transitions a third of an octave wide, outside the band
+    edges (so that the band itself is inverted with ``reg``). A lower edge
+    of 0 or an upper edge at or above Nyquist has no transition.
+
+    Examples
+    --------
+    >>> lam = kirkeby_profile(1e-4, (100.0, 1000.0), 8000.0)
+    >>> f = np.array([10.0, 500.0, 3000.0]) / 8000.0
+    >>> [round(float(v), 9) for v in lam(f, np.ones((3, 1)), np.ones(1)).ravel()]
+    [1.0, 0.0001, 1.0]
+    """
+    outside = max(OUT_OF_BAND_REG, reg)
+
+    def regularisation(freqs: np.ndarray, power: np.ndarray, mean_power: np.ndarray) -> np.ndarray:
+        if band is None:
+            return reg * mean_power
+        hz = freqs * rate
+        weight = np.ones_like(hz)  # 1 in band, 0 far outside
+        low, high = band
+        width = 2.0 ** TRANSITION_OCTAVES
+        if low > 0:
+            weight *= _rising(hz, low / width, low)
+        if high < rate / 2:
+            weight *= 1.0 - _rising(hz, high, high * width)
+        profile = outside + (reg - outside) * weight
+        return profile[:, None] * mean_power
+
+    return regularisation
+
+
+def _rising(hz: np.ndarray, start: float, stop: float) -> np.ndarray:
+    """0 below ``start``, 1 above ``stop``, a raised cosine in log frequency between."""
+    with np.errstate(divide="ignore"):
+        position = (np.log2(np.maximum(hz, 1e-300)) - np.log2(start)) / (np.log2(stop) - np.log2(start))
+    position = np.clip(position, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * position)
+
+
+def spectral_nulls(h: np.ndarray, size: int | None = None) -> list[list[tuple[float, float]]]:
+    """Frequency ranges where each kernel column is :data:`NULL_DEPTH_DB` below its peak.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        ``(m, channels)`` kernel.
+    size : int, optional
+        Transform length (default: as :func:`design_inverse` starts).
+
+    Returns
+    -------
+    list of list of (float, float)
+        For each column, ``(low, high)`` ranges in cycles per sample; a
+        notch a few bins wide is named by its deepest bin (``low == high``).
+
+    Examples
+    --------
+    >>> spectral_nulls(np.array([[1.0], [-1.0]]), size=16)
+    [[(0.0, 0.0)]]
+    """
+    import scipy.fft
+
+    n = size or _initial_size(h.shape[0])
+    magnitude = np.abs(scipy.fft.rfft(h, n, axis=0))
+    ranges = []
+    for column in magnitude.T:
+        deep = column < column.max() * 10.0 ** (-NULL_DEPTH_DB / 20)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], deep.astype(np.int8), [0]])))
+        found = []
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if stop - start <= _NARROW_BINS:  # a notch: name its deepest bin
+                start = start + int(np.argmin(column[start:stop]))
+                stop = start + 1
+            found.append((float(start / n), float((stop - 1) / n)))
+        ranges.append(found)
+    return ranges
+
+
+def _hz(value: float) -> str:
+    return f"{value:.0f}" if value >= 1000 else f"{value:.4g}"
+
+
+def null_message(nulls: list[list[tuple[float, float]]], rate: float | None, limit: int = 6) -> str | None:
+    """One line naming the null frequencies of :func:`spectral_nulls`, or None when there are none.
+
+    Examples
+    --------
+    >>> null_message([[(0.0, 0.0), (0.25, 0.5)]], 8000)
+    'the kernel is more than 60 dB below its peak at 0 Hz, 2000-4000 Hz: these frequencies cannot be recovered'
+    """
+    parts = []
+    for channel, ranges in enumerate(nulls):
+        if not ranges:
+            continue
+        unit, scale = (" Hz", rate) if rate else (" cycles/sample", 1.0)
+        names = [_hz(lo * scale) + unit if lo == hi else f"{_hz(lo * scale)}-{_hz(hi * scale)}{unit}"
+                 for lo, hi in ranges[:limit]]
+        if len(ranges) > limit:
+            names.append(f"and {len(ranges) - limit} more ranges")
+        prefix = f"channel {channel + 1}: " if len(nulls) > 1 else ""
+        parts.append(prefix + ", ".join(names))
+    if not parts:
+        return None
+    return (f"the kernel is more than {NULL_DEPTH_DB:g} dB below its peak at {'; '.join(parts)}: "
+            "these frequencies cannot be recovered")

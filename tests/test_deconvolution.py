@@ -1,0 +1,311 @@
+"""sigconv.deconvolve on arrays: each method against analytic results, numpy/scipy oracles and its guarantees."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import given
+from hypothesis import strategies as st
+
+import sigconv
+from sigconv.deconvolution import parse_length
+from sigconv.errors import (
+    IncompatibleSignalsError,
+    InexactDivisionError,
+    InvalidSignalError,
+    SpectralNullWarning,
+    UsageError,
+)
+from sigconv.inverse import design_inverse
+from sigconv.wiener import Welch, snr_regularisation
+
+
+def snr_db(estimate, truth):
+    return 10 * np.log10(np.sum(np.square(truth)) / np.sum(np.square(estimate - truth)))
+
+
+def whole_division(y, h, n, lam):
+    """Oracle: regularised division of the whole signal on one long FFT grid (no FIR, no streaming)."""
+    size = 1 << int(np.ceil(np.log2(len(y) + 64 * len(h) + 4096)))
+    spectrum = np.fft.rfft(h, size)
+    return np.fft.irfft(np.conj(spectrum) * np.fft.rfft(y, size) / (np.abs(spectrum) ** 2 + lam), size)[:n]
+
+
+@pytest.fixture
+def room_like(rng):
+    """A broadband signal and a short decaying kernel (a small room), as full convolution."""
+    x = rng.standard_normal(30_000)
+    h = rng.standard_normal(200) * np.exp(-np.arange(200) / 25.0)
+    h[0] = 1.0
+    return x, h, scipy.signal.fftconvolve(x, h)
+
+
+@pytest.mark.parametrize("method, options", [("wiener", {"snr_db": 100}), ("tikhonov", {"reg": 1e-10}),
+                                             ("exact", {})])
+def test_round_trip_without_noise_is_above_60_db(room_like, method, options):
+    x, h, y = room_like
+    estimate = sigconv.deconvolve(y, h, method, **options)
+    assert estimate.shape == x.shape
+    assert snr_db(estimate, x) >= 60
+
+
+def test_streamed_inverse_matches_whole_signal_division(room_like):
+    """The FIR's truncation and the block-by-block filtering add nothing that matters to the round trip."""
+    x, h, y = room_like
+    lam = np.sum(h**2) * 1e-10
+    oracle = whole_division(y, h, len(x), lam)
+    estimate = sigconv.deconvolve(y, h, snr_db=100)
+    assert snr_db(estimate, oracle) >= 70
+    inverse = design_inverse(h[:, None], snr_regularisation(100), span=len(y))
+    assert inverse.truncation_db <= -70
+
+
+def test_truncation_estimate_bounds_the_real_error(rng):
+    """Forced short inverses: the estimated truncation error is at least the measured one (within 3 dB)."""
+    h = rng.standard_normal(1500) * np.exp(-np.arange(1500) / 250)
+    x = rng.standard_normal(40_000)
+    y = scipy.signal.fftconvolve(x, h)
+    lam = np.sum(h**2) * 1e-6
+    oracle = whole_division(y, h, len(x), lam)
+    inverse = design_inverse(h[:, None], snr_regularisation(60), span=len(y), size=1 << 13)
+    from sigconv.deconvolution import apply_inverse
+
+    estimate = apply_inverse(y[:, None], inverse, len(x))[:, 0]
+    measured = -snr_db(estimate, oracle)
+    assert measured > -60  # short enough to matter
+    assert inverse.truncation_db >= measured - 3
+
+
+def test_wiener_beats_plain_spectral_division_at_20_db(rng):
+    x = rng.standard_normal(1 << 15)
+    h = np.convolve([1.0, 0.5, 0.25], [1.0, 0.0, 0.95])  # a notch 26 dB deep at a quarter of the rate
+    clean = scipy.signal.fftconvolve(x, h)
+    noise_level = np.sqrt(np.mean(clean**2) / 10 ** (20 / 10))
+    y = clean + noise_level * rng.standard_normal(clean.shape)
+    division = whole_division(y, h, len(x), 1e-30)
+    wiener = sigconv.deconvolve(y, h, snr_db=20)
+    measured = sigconv.deconvolve(y, h, noise=noise_level * rng.standard_normal(48_000))
+    assert snr_db(wiener, x) > snr_db(division, x) + 4
+    assert snr_db(measured, x) > snr_db(division, x) + 4
+    assert snr_db(measured, x) > snr_db(wiener, x) - 1.5  # measured spectra: about as good as the right guess
+
+
+def test_noise_spectrum_follows_coloured_noise(rng):
+    """Low-frequency noise: --noise gives up the low band and keeps the rest, beating any single SNR guess."""
+    x = rng.standard_normal(1 << 16)
+    h = np.array([1.0, 0.6, 0.2])
+    clean = scipy.signal.fftconvolve(x, h)
+    b, a = scipy.signal.butter(4, 0.05)
+    rumble = scipy.signal.lfilter(b, a, rng.standard_normal(len(clean) + 96_000)) * 3.0
+    y = clean + rumble[: len(clean)]
+    measured = sigconv.deconvolve(y, h, noise=rumble[len(clean) :])
+    best_guess = max(snr_db(sigconv.deconvolve(y, h, snr_db=s), x) for s in (0, 10, 20, 30))
+    assert snr_db(measured, x) > best_guess + 3
+
+
+def test_welch_blocks_equal_scipy_welch(rng):
+    x = rng.standard_normal((20_003, 2))
+    welch = Welch(1024, 2)
+    for start in range(0, len(x), 3001):
+        welch.add(x[start : start + 3001])
+    _, expected = scipy.signal.welch(x, 48000.0, nperseg=1024, detrend=False, axis=0)
+    np.testing.assert_allclose(welch.density(48000.0), expected, rtol=1e-10)
+
+
+def test_tikhonov_band_inverts_inside_and_halves_outside():
+    """A unit kernel makes G = 1 / (1 + λ(f)): about 1 in band, 1/2 (λ = mean power = 1) well outside."""
+    impulse = np.zeros(1 << 16)
+    impulse[1 << 15] = 1.0
+    out = sigconv.deconvolve(impulse, [1.0], "tikhonov", reg=1e-9, band=(2000.0, 6000.0), rate=48000)
+    gain = np.abs(np.fft.rfft(out))  # the response to an impulse: the filter's gain
+    freqs = np.fft.rfftfreq(len(out), 1 / 48000)
+    inside = (freqs > 2100) & (freqs < 5900)
+    outside = (freqs < 1000) | (freqs > 12000)
+    np.testing.assert_allclose(gain[inside], 1.0, atol=1e-6)
+    np.testing.assert_allclose(gain[outside], 0.5, atol=1e-6)
+
+
+def test_exact_equals_scipy_where_scipy_is_stable(rng):
+    h = np.array([1.0, -0.5, 0.06])  # roots 0.2 and 0.3: lfilter's recursion is stable
+    x = rng.standard_normal(500)
+    y = np.convolve(x, h)
+    expected, remainder = scipy.signal.deconvolve(y, h)
+    assert np.max(np.abs(remainder)) < 1e-12
+    np.testing.assert_allclose(sigconv.deconvolve(y, h, "exact"), expected, atol=1e-12)
+
+
+def test_exact_is_stable_where_scipy_explodes(rng):
+    h = np.array([0.5, 1.0])  # root at -2, outside the unit circle
+    x = rng.standard_normal(2000)
+    y = np.convolve(x, h)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quotient, _ = scipy.signal.deconvolve(y, h)
+    assert not np.all(np.isfinite(quotient)) or np.max(np.abs(quotient - x)) > 1e10
+    np.testing.assert_allclose(sigconv.deconvolve(y, h, "exact"), x, atol=1e-10)
+
+
+@pytest.mark.parametrize("h", [[0.0, 0.0, 1.0, 0.5], [1.0, -1.0], [2.0], list(np.poly([1.5, -1.2, 0.3]))])
+def test_exact_divides_delays_unit_and_outer_roots(rng, h):
+    x = rng.standard_normal((3000, 2))
+    y = np.stack([np.convolve(x[:, c], h) for c in range(2)], axis=1)
+    np.testing.assert_allclose(sigconv.deconvolve(y, h, "exact"), x, atol=1e-9)
+
+
+def test_exact_longer_output_pads_the_quotient_with_zeros(rng):
+    x = rng.standard_normal(100)
+    y = np.convolve(x, [1.0, 0.3])
+    out = sigconv.deconvolve(y, [1.0, 0.3], "exact", length=120)
+    np.testing.assert_allclose(out, np.concatenate([x, np.zeros(20)]), atol=1e-12)
+
+
+def test_exact_refuses_a_signal_that_is_not_a_product(rng):
+    x = rng.standard_normal(4000)
+    y = np.convolve(x, [1.0, 0.4, -0.2])
+    y += 1e-3 * np.std(y) * rng.standard_normal(len(y))
+    with pytest.raises(InexactDivisionError, match="not an exact FIR product.*--method wiener") as caught:
+        sigconv.deconvolve(y, [1.0, 0.4, -0.2], "exact")
+    assert caught.value.exit_code == 9
+    # the same data pass with a tolerance above their noise
+    assert np.all(np.isfinite(sigconv.deconvolve(y, [1.0, 0.4, -0.2], "exact", tolerance=1e-2)))
+
+
+def test_lucy_recovers_spikes_and_reproduces_the_data():
+    x = np.zeros(200)
+    x[[30, 34, 120]] = [5.0, 3.0, 1.0]
+    h = np.exp(-0.5 * (np.arange(-12, 13) / 3.0) ** 2)
+    y = np.convolve(x, h)
+    residuals = []
+    for iterations in (10, 200, 5000):
+        with pytest.warns(SpectralNullWarning, match="0.1975-0.5 cycles/sample"):  # a Gaussian's far skirt
+            estimate = sigconv.deconvolve(y, h, "lucy", iterations=iterations)
+        residuals.append(np.linalg.norm(np.convolve(estimate, h) - y) / np.linalg.norm(y))
+        assert np.all(estimate >= 0)
+        assert abs(estimate.sum() - x.sum()) < 1e-9 * x.sum()  # RL keeps the total
+    assert residuals[0] > residuals[1] > residuals[2] and residuals[2] < 1e-2
+    assert sorted(np.argsort(estimate)[-3:]) == [30, 34, 120]
+
+
+def test_lucy_equals_the_textbook_iteration(rng):
+    """Oracle: x <- x * correlate(y / (x ⊗ h), h) / sum(h), written with numpy's direct convolution."""
+    h = rng.uniform(0, 1, 7)
+    y = np.convolve(rng.uniform(0, 2, 60), h) + rng.uniform(0, 0.1, 66)
+    x = np.full(60, y.sum() / (60 * h.sum()))
+    for _ in range(30):
+        x = x * np.correlate(y / np.convolve(x, h), h, mode="valid") / h.sum()
+    np.testing.assert_allclose(sigconv.deconvolve(y, h, "lucy", iterations=30), x, rtol=1e-9)
+
+
+@given(
+    y=st.lists(st.floats(0, 1e3), min_size=4, max_size=40),
+    h=st.lists(st.floats(0, 10), min_size=1, max_size=6).filter(lambda v: max(v) > 0),
+    iterations=st.integers(1, 30),
+)
+def test_lucy_never_negative_never_nan(y, h, iterations):
+    out = sigconv.deconvolve(np.array(y), np.array(h), "lucy", iterations=iterations, length=len(y))
+    assert np.all(np.isfinite(out)) and np.all(out >= 0)
+
+
+def test_lucy_refuses_negative_data_and_kernels():
+    with pytest.raises(InvalidSignalError, match="non-negative signal.*-0.5 at frame 1"):
+        sigconv.deconvolve([1.0, -0.5, 2.0], [1.0], "lucy")
+    with pytest.raises(InvalidSignalError, match="non-negative kernel"):
+        sigconv.deconvolve([1.0, 0.5, 2.0], [1.0, -1.0], "lucy")
+    # FFT round-off below 1e-9 of the peak is not a negative value
+    assert sigconv.deconvolve([1.0, -1e-12, 2.0], [1.0], "lucy").min() >= 0
+
+
+@given(
+    h=st.lists(st.sampled_from([0.0, 0.0, 1.0, -1.0, 0.5, 1e-9, 2.0]), min_size=1, max_size=8).filter(
+        lambda v: any(v)),
+    method=st.sampled_from(["wiener", "tikhonov", "exact"]),
+    snr=st.sampled_from([0.0, 40.0, 200.0]),
+)
+def test_output_is_always_finite(h, method, snr):
+    """Kernels with zeros, exact nulls and tiny taps: a finite result, or (exact) a clear refusal."""
+    y = np.random.default_rng(len(h)).standard_normal(300)
+    options = {"snr_db": snr} if method == "wiener" else {"reg": 10 ** (-snr / 10)} if method == "tikhonov" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = sigconv.deconvolve(y, h, method, length=300, **options)
+        except InexactDivisionError:  # random data are no FIR product
+            assert method == "exact"
+            return
+    assert np.all(np.isfinite(out))
+
+
+def test_all_zero_kernel_is_an_input_error():
+    with pytest.raises(InvalidSignalError, match="kernel is all zeros") as caught:
+        sigconv.deconvolve([1.0, 2.0, 3.0], [0.0, 0.0])
+    assert caught.value.exit_code == 3
+
+
+@pytest.mark.parametrize("h, named", [([1.0, -1.0], "0 Hz"), ([1.0, 0.0, 1.0], "2000 Hz"), ([1.0, 1.0], "4000 Hz")])
+def test_deep_nulls_are_named_in_hz(h, named):
+    with pytest.warns(SpectralNullWarning, match=rf"60 dB below its peak at .*\b{named}\b.*cannot be recovered"):
+        sigconv.deconvolve(np.ones(100), h, rate=8000)
+
+
+def test_no_null_warning_for_a_flat_kernel():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpectralNullWarning)
+        sigconv.deconvolve(np.ones(100), [1.0, 0.3], rate=8000)
+
+
+def test_channels_follow_convolve_rules(rng):
+    x = rng.standard_normal((5000, 2))
+    mono = rng.standard_normal(20) * np.exp(-np.arange(20) / 4)
+    pair = rng.standard_normal((20, 2)) * np.exp(-np.arange(20) / 4)[:, None]
+    y_mono = sigconv.convolve(x, mono)
+    y_pair = sigconv.convolve(x, pair)
+    assert snr_db(sigconv.deconvolve(y_mono, mono, snr_db=120), x) > 60
+    assert snr_db(sigconv.deconvolve(y_pair, pair, "exact"), x) > 60
+    with pytest.raises(IncompatibleSignalsError, match="mono kernel.*one kernel channel per signal channel"):
+        sigconv.deconvolve(y_pair, rng.standard_normal((20, 3)))
+
+
+def test_default_length_and_its_limit():
+    assert sigconv.deconvolve(np.ones(10), [1.0, 0.5, 0.25]).shape == (8,)
+    with pytest.raises(IncompatibleSignalsError, match="default output length.*empty.*--length"):
+        sigconv.deconvolve(np.ones(3), np.ones(5))
+    with pytest.warns(SpectralNullWarning, match="0.2 cycles/sample, 0.4 cycles/sample"):  # a box of 5 has 4 zeros
+        assert sigconv.deconvolve(np.ones(3), np.ones(5), length=4).shape == (4,)
+    assert sigconv.deconvolve(np.ones(100), [1.0], length="10ms", rate=1000).shape == (10,)
+
+
+@pytest.mark.parametrize("text, rate, frames", [("48000", None, 48000), ("2.5s", 48000, 120000),
+                                                ("500ms", 8000, 4000), ("1e-3 s", 48000, 48)])
+def test_parse_length(text, rate, frames):
+    assert parse_length(text, rate) == frames
+
+
+@pytest.mark.parametrize("text, rate, message", [("2.5", 48000, "neither whole frames"), ("2s", None, "sample rate"),
+                                                 ("0", None, "at least one frame"), ("abc", 1, "neither")])
+def test_parse_length_refusals(text, rate, message):
+    with pytest.raises(UsageError, match=message):
+        parse_length(text, rate)
+
+
+@pytest.mark.parametrize("method, options, message", [
+    ("wiener", {"reg": 1e-3}, "--reg applies to --method tikhonov"),
+    ("tikhonov", {"snr_db": 30}, "--snr applies to --method wiener"),
+    ("exact", {"iterations": 3}, "--iterations applies to --method lucy"),
+    ("lucy", {"tolerance": 1e-3}, "--tolerance applies to --method exact"),
+    ("wiener", {"snr_db": 30, "noise": np.ones(500)}, "give one of them"),
+    ("tikhonov", {"reg": -1.0}, "positive"),
+    ("tikhonov", {"band": (100.0, 50.0), "rate": 8000}, "0 <= F1 < F2"),
+    ("magic", {}, "method must be one of"),
+])
+def test_option_refusals(method, options, message):
+    with pytest.raises(UsageError, match=message):
+        sigconv.deconvolve(np.ones(1000), [1.0, 0.5], method, **options)
+
+
+def test_precision_32(room_like):
+    x, h, y = room_like
+    out = sigconv.deconvolve(y, h, snr_db=100, precision=32)
+    assert out.dtype == np.float32 and snr_db(out.astype(np.float64), x) > 60
