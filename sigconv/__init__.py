@@ -17,8 +17,6 @@ from .backends import Backend, backend_statuses, get_backend, register_backend
 from .convolution import channel_routing, convolve, convolve_signal
 from .correlate_files import correlate_files, drift_files, locate_file, write_correlation
 from .correlation import Correlation, DelayEstimate, correlate
-from .deconvolution import deconvolve
-from .deconvolve_files import DeconvolveReport, deconvolve_file
 from .drift import DriftResult, estimate_drift
 from .errors import (
     BackendUnavailableError,
@@ -36,27 +34,40 @@ from .errors import (
     UnreadableSignalError,
     UsageError,
 )
-from .impulse import (
-    ImpulseInfo,
-    IRMeasurement,
-    SweepEstimate,
-    estimate_sweep,
-    exponential_sweep,
-    impulse_info,
-    impulse_info_file,
-    inverse_sweep,
-    measure_ir,
-    measure_ir_file,
-    plot_impulse,
-    synthesize_ir,
-    synthesize_ir_file,
-    write_sweep,
-)
 from .io import WriteReport, read, write
 from .locate import LocateResult, Match, locate
 from .pipeline import ConvolveReport, convolve_file
 from .resample import resample
 from .signal import Signal
+
+# Deconvolution and impulse responses load on first use (PEP 562), so that
+# other commands do not pay for them at start-up. (Correlation stays eager:
+# its functions ``locate`` and ``correlate_files`` share their modules' names,
+# which a later import of those modules would rebind.)
+_LAZY = {
+    "deconvolve": "deconvolution",
+    "DeconvolveReport": "deconvolve_files", "deconvolve_file": "deconvolve_files",
+    **{name: "impulse" for name in (
+        "ImpulseInfo", "IRMeasurement", "SweepEstimate", "estimate_sweep", "exponential_sweep", "impulse_info",
+        "impulse_info_file", "inverse_sweep", "measure_ir", "measure_ir_file", "plot_impulse", "synthesize_ir",
+        "synthesize_ir_file", "write_sweep")},
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sigconv' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__",

@@ -6,19 +6,20 @@ import click
 
 from .. import __version__
 from .allocator import reuse_freed_blocks
-from .backends_cmd import backends_command
-from .convolve_cmd import convolve_command
-from .correlate_cmd import correlate_command
-from .deconvolve_cmd import deconvolve_command
 from .errors import SigconvGroup
-from .impulse_cmd import impulse_group
-from .tune_cmd import tune_command
 from .options import _remember_debug
 
 __all__ = ["main"]
 
 
-@click.group(cls=SigconvGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SigconvGroup, context_settings={"help_option_names": ["-h", "--help"]}, lazy={
+    "convolve": ".convolve_cmd:convolve_command",
+    "correlate": ".correlate_cmd:correlate_command",
+    "deconvolve": ".deconvolve_cmd:deconvolve_command",
+    "impulse": ".impulse_cmd:impulse_group",
+    "backends": ".backends_cmd:backends_command",
+    "tune": ".tune_cmd:tune_command",
+})
 @click.version_option(__version__, "-V", "--version", prog_name="sigconv")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_remember_debug,
               help="Show the full traceback of an error.")
@@ -41,10 +42,3 @@ def main():
     """
     reuse_freed_blocks()
 
-
-main.add_command(convolve_command)
-main.add_command(correlate_command)
-main.add_command(deconvolve_command)
-main.add_command(impulse_group)
-main.add_command(backends_command)
-main.add_command(tune_command)

@@ -17,7 +17,27 @@ def _debug_requested(ctx: click.Context) -> bool:
 
 
 class SigconvGroup(click.Group):
-    """A click group whose subcommands report :class:`SigconvError` without a traceback."""
+    """A click group whose subcommands report :class:`SigconvError` without a traceback.
+
+    Subcommands named in ``lazy`` (name to ``"module:attribute"``, relative
+    to this package) are imported only when they run or are listed, so a
+    command does not pay start-up time for the others' modules.
+    """
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module, __package__), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
