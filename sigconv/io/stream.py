@@ -255,7 +255,10 @@ class _WavFileWriter(SignalWriter):
 
     def __init__(self, path, destination, subtype, rate, channels):
         super().__init__(destination, "WAV", subtype, rate, channels)
-        self._file = open(path, "wb")
+        # "r+b", not "wb": the atomic writer's temporary file exists and is
+        # empty, and truncating it on open makes ext4 (auto_da_alloc) flush
+        # the whole file to disk on close: 55 ms for 230 MB here
+        self._file = open(path, "r+b")
         header = streaming_header(channels, audio_rate(rate), subtype, reserve_ds64=True)
         self._header_length = len(header)
         self._file.write(header)
