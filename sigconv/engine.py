@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .fftlib import RealFFT
+from .fftlib import InPlaceRealFFT, RealFFT
 from .routing import Route, sum_paths
 
 __all__ = ["StreamEngine", "OverlapSave", "ChannelLanes", "BlockOverlapAdd", "run_engine", "independent_channels"]
@@ -124,6 +124,25 @@ class OverlapSave(StreamEngine):
                 raise ValueError(f"fft_size {fft_size} must be at least 2 * partition - 1 = {2 * partition - 1}")
             self.hop = partition
         self.partition, self.parts, self.fft_size = partition, parts, fft_size
+        targets = [r.target for r in self.routes]
+        sources = [r.source for r in self.routes]
+        kernels = [r.kernel for r in self.routes]
+        identity = list(range(out_channels))
+        # one vectorised multiply per partition when path c runs from input c
+        # through IR channel c (or a shared IR channel 0) to output c
+        self._vectorised = targets == identity and sources == identity and (
+            kernels == identity or set(kernels) == {0})
+        self._kernel_rows = slice(0, out_channels) if kernels == identity else slice(0, 1)
+        self._pending = _Pending()
+        #: dtype of the output blocks; float32 saves a conversion when the output file is FLOAT
+        self.output_dtype = self.dtype
+        self._hops = 0
+        self._pushed = 0
+        self._emitted = 0
+        self._in_place = None
+        if parts == 1 and self._vectorised:
+            self._setup_in_place(h, threads)
+            return
         self._forward = RealFFT(fft_size, in_channels, self.dtype, threads)
         self._inverse = (RealFFT(fft_size, out_channels, self.dtype, threads) if out_channels != in_channels
                          else self._forward)
@@ -136,26 +155,50 @@ class OverlapSave(StreamEngine):
         # frequency-domain delay line: slot (k - p) % P holds the spectrum of hop k - p
         self._delay_line = np.zeros((parts, in_channels, bins), dtype=self._forward.complex_dtype) if parts > 1 else None
         self._product = np.empty(bins, dtype=self._forward.complex_dtype)
-        # one vectorised multiply per partition when path c runs from input c
-        # through IR channel c (or a shared IR channel 0) to output c
-        targets = [r.target for r in self.routes]
-        sources = [r.source for r in self.routes]
-        kernels = [r.kernel for r in self.routes]
-        identity = list(range(out_channels))
-        self._vectorised = targets == identity and sources == identity and (
-            kernels == identity or set(kernels) == {0})
-        self._kernel_rows = slice(0, out_channels) if kernels == identity else slice(0, 1)
         self._frame = self._forward.frame
         self._frame[:] = 0
-        self._pending = _Pending()
-        #: dtype of the output blocks; float32 saves a conversion when the output file is FLOAT
-        self.output_dtype = self.dtype
-        self._hops = 0
-        self._pushed = 0
-        self._emitted = 0
+        #: "pyfftw" or "scipy": the FFT library the engine's transforms use
+        self.fft_library = self._forward.library
+
+    def _setup_in_place(self, h: np.ndarray, threads: int | None) -> None:
+        """Plain overlap-save on channel-parallel paths: one buffer, transformed in place.
+
+        The frame's first ``fft_size - hop`` samples (the last input of the
+        hop before) are kept aside, since the transform overwrites them;
+        ``1 / fft_size`` is folded into the IR spectra.
+        """
+        fft = InPlaceRealFFT(self.fft_size, self.in_channels, self.dtype, threads)
+        rows = self.out_channels if self._kernel_rows == slice(0, self.out_channels) else 1
+        kernel = InPlaceRealFFT(self.fft_size, rows, self.dtype, threads) if rows != self.in_channels else fft
+        kernel.real[:] = 0
+        kernel.real[:, : h.shape[0]] = h[:, :rows].T
+        kernel.forward()
+        self._spectra = kernel.spectrum[None, :rows] * (1.0 / self.fft_size)
+        fft.real[:] = 0
+        self._in_place = fft
+        self.fft_library = fft.library
+        self._history = np.zeros((self.in_channels, self.fft_size - self.hop), dtype=self.dtype)
+
+    def _process_hop_in_place(self, out: np.ndarray | None) -> np.ndarray:
+        hop, size = self.hop, self.fft_size
+        fft, keep = self._in_place, size - self.hop
+        fft.real[:, :keep] = self._history
+        self._pending.take_into(fft.real[:, keep:])
+        self._history[...] = fft.real[:, hop:]
+        fft.forward()
+        np.multiply(fft.spectrum, self._spectra[0], out=fft.spectrum)
+        fft.inverse()
+        self._hops += 1
+        if out is None:
+            out = np.empty((hop, self.out_channels), dtype=self.output_dtype)
+        for channel in range(self.out_channels):
+            out[:, channel] = fft.real[channel, keep:]
+        return out
 
     def _process_hop(self, out: np.ndarray | None = None) -> np.ndarray:
         """Transform the next hop of pending input; its ``hop`` output frames go to ``out`` (or a new array)."""
+        if self._in_place is not None:
+            return self._process_hop_in_place(out)
         hop, size = self.hop, self.fft_size
         frame = self._frame
         frame[:, : size - hop] = frame[:, hop:]

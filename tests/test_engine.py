@@ -189,7 +189,7 @@ def test_engine_on_the_scipy_fallback(monkeypatch, rng):
             routes, outputs = routes_for(cin, cir)
             for partition, size in [(90, 256), (16, 32)]:
                 engine = OverlapSave(h, routes, cin, outputs, partition, size)
-                assert engine._forward.library == "scipy"
+                assert engine.fft_library == "scipy"
                 np.testing.assert_allclose(push_in_pieces(engine, x, [33, 100]), oracle(x, h, routes, outputs),
                                            atol=1e-10)
     finally:
