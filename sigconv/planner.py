@@ -87,6 +87,12 @@ class Plan:
     seconds: float
 
 
+# The shipped table (sigconv/hop_costs.py) predates the in-place transforms
+# of the engine. A refit with them (2026-11-26) priced hops lower and made
+# auto pick FFT for 10-tap kernels on 10^7-10^8 mono samples, where direct
+# ran 1.7x faster (benchmarks/bench_auto.py); with the older table every
+# cell of that grid is within 1.00x of the faster method, so it stays
+# until the calibration times mono jobs and parallel lanes apart.
 def _hop_table(dtype: str) -> dict[int, float]:
     """Seconds per 2-channel hop by transform length for the FFT library in use.
 
