@@ -23,7 +23,8 @@ Peers, run so that they compute the same thing (see shared/PEERS.md):
 
 Each row gives the median wall time and peak RSS (from /usr/bin/time) and the
 largest difference from scipy's float64 result relative to that result's peak.
-Ratios are against sigconv in the same run.
+Ratios are against sigconv in the same run. The runs go in rounds (every tool
+once, then again), so that a slow spell of the machine falls on all tools alike.
 """
 
 from __future__ import annotations
@@ -205,20 +206,25 @@ def main() -> None:
         reference = np.stack([fftconvolve(x[:, c], h[:, c % h.shape[1]]) for c in range(2)], axis=1)
         print(f"\n## {job}: IR {h.shape[0]} taps x {h.shape[1]} ch")
         print(f"{'tool':<24} {'median s':>9} {'peak MB':>8} {'x sigconv':>10} {'max err/peak':>13}")
-        results = {}
-        for name, cmd, shell in tools_for(job, paths, work):
-            runs = [timed(cmd, shell) for _ in range(args.repeat)]
-            wall = statistics.median(r[0] for r in runs)
-            rss = max(r[1] for r in runs)
-            results[name] = wall
-            output = work / "io.wav" if name.startswith("I/O") else None
-            if output is None:
-                produced = sorted(work.glob(f"out-{job}-*.wav"), key=os.path.getmtime)[-1]
-                err = error_vs(reference, produced)
-            else:
-                err = float("nan")
-            ratio = wall / results["sigconv"]
-            print(f"{name:<24} {wall:>9.2f} {rss:>8.0f} {ratio:>9.2f}x {err:>13.1e}", flush=True)
+        tools = tools_for(job, paths, work)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in tools}
+        errors: dict[str, float] = {}
+        # rounds of one run per tool, so that a slow spell of the machine
+        # (they last seconds here) falls on every tool alike
+        for round_ in range(args.repeat):
+            for name, cmd, shell in tools:
+                runs[name].append(timed(cmd, shell))
+                if round_ == 0:
+                    if name.startswith("I/O"):
+                        errors[name] = float("nan")
+                    else:
+                        produced = sorted(work.glob(f"out-{job}-*.wav"), key=os.path.getmtime)[-1]
+                        errors[name] = error_vs(reference, produced)
+        base = statistics.median(r[0] for r in runs["sigconv"])
+        for name, _, _ in tools:
+            wall = statistics.median(r[0] for r in runs[name])
+            rss = max(r[1] for r in runs[name])
+            print(f"{name:<24} {wall:>9.2f} {rss:>8.0f} {wall / base:>9.2f}x {errors[name]:>13.1e}", flush=True)
         del reference
     if not args.workdir:
         shutil.rmtree(work)
