@@ -87,12 +87,6 @@ class Plan:
     seconds: float
 
 
-# The shipped table (sigconv/hop_costs.py) predates the in-place transforms
-# of the engine. A refit with them (2026-11-26) priced hops lower and made
-# auto pick FFT for 10-tap kernels on 10^7-10^8 mono samples, where direct
-# ran 1.7x faster (benchmarks/bench_auto.py); with the older table every
-# cell of that grid is within 1.00x of the faster method, so it stays
-# until the calibration times mono jobs and parallel lanes apart.
 def _hop_table(dtype: str) -> dict[int, float]:
     """Seconds per 2-channel hop by transform length for the FFT library in use.
 
@@ -158,6 +152,11 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         seconds = hops * (
             _HOP_OVERHEAD + (in_channels + out_channels) * transform + paths * (parts - 1) * bins * _MAC_SECONDS[dtype]
         )
+        # handing the output blocks on costs per sample what it costs the
+        # direct method (the same streaming loop): without this term a refit
+        # of the cost table to the in-place engine had auto pick FFT for
+        # 10-tap kernels on 10^7-10^8 mono samples, where direct ran 1.7x faster
+        seconds += out_channels * total * _DIRECT_SAMPLE_SECONDS[dtype]
         # set-up: the IR partitions' spectra, and FFTW's plans
         planning = _PLAN_SECONDS + _PLAN_SECONDS_PER_POINT * size if library == "pyfftw" else 0.0
         seconds += parts * paths * transform + planning
