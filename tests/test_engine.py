@@ -292,3 +292,14 @@ def test_tune_without_pyfftw_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sigconv", "tune"], capture_output=True, env=env, timeout=60)
     assert proc.returncode == 5
     assert proc.stderr.startswith(b"Error: sigconv tune needs pyFFTW") and b"Traceback" not in proc.stderr
+
+
+def test_plans_stop_growing_with_the_input_length():
+    """Memory follows the transform size: an hour must get the transforms of ten minutes (issue 3)."""
+    for channels in [(1, 2, 2), (2, 2, 2), (1, 1, 1)]:
+        ten_minutes = choose_plan(48000 * 600, 144_000, *channels)
+        for hours in (1, 5):
+            long = choose_plan(48000 * 3600 * hours, 144_000, *channels)
+            assert (long.method, long.fft_size, long.partition) == (ten_minutes.method, ten_minutes.fft_size,
+                                                                     ten_minutes.partition)
+            assert long.seconds > ten_minutes.seconds * 6 * hours * 0.99  # still priced for its length
