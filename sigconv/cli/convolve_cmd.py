@@ -8,7 +8,7 @@ from ..backends import AUTO, MODES
 from ..mixing import NORMALIZE_CHOICES
 from ..pipeline import convolve_file
 from ..progress import progress_bar
-from .common import report_clipping
+from .common import report_clipping, report_notes
 from .options import common_options, io_options, resolve_output
 
 
@@ -66,8 +66,6 @@ def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, 
             trim_db=trim_db if trim_ir else None, predelay_ms=predelay_ms, block=block,
             input_format=io.input_format, rate=io.rate, format=io.format, subtype=io.subtype, progress=update,
         )
-    if not quiet:
-        for note in report.notes:
-            click.echo(f"Note: {note}", err=True)
+    report_notes(report.notes, quiet)
     report_clipping(report.write)
 

@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..io.atomic import refuse_input_overwrite
 from ..peaks import REFINEMENTS
 from ..progress import progress_bar
+from .common import report_notes
 from .options import IOOptions, _stack, common_options
 
 
@@ -166,12 +167,6 @@ def _confidence_text(confidence) -> str:
     return f"{confidence:.1f}" if confidence < 1e5 else f"{confidence:.3g}"
 
 
-def _notes(notes, quiet) -> None:
-    if not quiet:
-        for note in notes:
-            click.echo(f"Note: {note}", err=True)
-
-
 @click.command(name="correlate")
 @click.argument("a_path", metavar="A")
 @click.argument("b_path", metavar="B")
@@ -234,7 +229,7 @@ def correlate_command(a_path, b_path, search, mode, io, quiet):
         if report.clipped:
             click.echo(f"Warning: {report.clipped} correlation values beyond full scale were clipped while writing "
                        f"{report.subtype}; write WAV float (the default), CSV, or use --method cc --normalize", err=True)
-    _notes(notes, quiet)
+    report_notes(notes, quiet)
     if mode.as_json:
         document = {"a": a_path, "b": b_path, **result.as_dict(), "notes": notes}
         click.echo(json.dumps(document, indent=2), err=to_stderr)
@@ -257,7 +252,7 @@ def _drift(a_path, b_path, search, mode, io, quiet):
             max_lag=search.max_lag, lag_range=search.lag_range, ref_channel=search.ref_channel,
             min_confidence=search.min_confidence, refine=search.refine, progress=update,
         )
-    _notes(notes, quiet)
+    report_notes(notes, quiet)
     if mode.as_json:
         click.echo(json.dumps({"a": a_path, "b": b_path, **result.as_dict(), "notes": notes}, indent=2))
         return
@@ -280,7 +275,7 @@ def _locate(clip_path, recording_path, search, mode, io, quiet):
     if not result.matches and result.best is not None:
         notes.append(f"no occurrence reached --threshold {threshold:g}; the best score was {result.best.score:.3f} "
                      f"at {result.best.start_seconds:.6f} s")
-    _notes(notes, quiet)
+    report_notes(notes, quiet)
     if mode.as_json:
         click.echo(json.dumps({"clip": clip_path, "recording": recording_path, **result.as_dict(), "notes": notes},
                               indent=2))

@@ -13,7 +13,7 @@ from ..lucy import DEFAULT_ITERATIONS
 from ..polydiv import DEFAULT_TOLERANCE
 from ..progress import progress_bar
 from ..wiener import DEFAULT_SNR_DB
-from .common import report_clipping
+from .common import report_clipping, report_notes
 from .options import _stack, common_options, io_options, resolve_output
 
 
@@ -106,7 +106,5 @@ def deconvolve_command(signal_path, kernel_path, io, how, length, resample_input
         )
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    if not quiet:
-        for note in report.notes:
-            click.echo(f"Note: {note}", err=True)
+    report_notes(report.notes, quiet)
     report_clipping(report.write)

@@ -11,7 +11,7 @@ import click
 
 from ..errors import UsageError
 from ..progress import task_progress
-from .common import report_clipping
+from .common import report_clipping, report_notes
 from .options import _stack, common_options, io_options, resolve_output
 
 
@@ -40,12 +40,6 @@ def _level_db(text: str) -> float:
 
 def _say(message: str, to_stderr: bool) -> None:
     click.echo(message, err=to_stderr)
-
-
-def _notes(notes, quiet: bool) -> None:
-    if not quiet:
-        for note in notes:
-            click.echo(f"Note: {note}", err=True)
 
 
 def output_options(fn):
@@ -171,7 +165,7 @@ def measure_command(recording, sweep, io, length, keep_predelay, trim_start, tri
             keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, format=io.format,
             subtype=io.subtype, input_format=io.input_format, rate=io.rate, progress=update,
         )
-    _notes(result.notes, quiet)
+    report_notes(result.notes, quiet)
     report_clipping(report)
     if quiet:
         return
