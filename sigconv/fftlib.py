@@ -180,6 +180,20 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     return folder
 
 
+def _plan_from_wisdom_or_estimate(make):
+    """``(make(flags), "wisdom")`` where stored wisdom covers the problem, else ``(make(estimate), "estimate")``.
+
+    Never measures: FFTW_WISDOM_ONLY fails (RuntimeError in pyFFTW) rather
+    than measure a problem the wisdom does not hold.
+    """
+    if _wisdom_loaded():
+        try:
+            return make(("FFTW_MEASURE", "FFTW_WISDOM_ONLY")), "wisdom"
+        except RuntimeError:
+            pass
+    return make(("FFTW_ESTIMATE",)), "estimate"
+
+
 def _make_plans(pyfftw, size, channels, dtype, flags, threads=None):
     threads = fft_threads() if threads is None else threads
     complex_dtype = np.result_type(dtype, np.complex64)
@@ -243,16 +257,8 @@ class RealFFT:
 
     def _plan_fftw(self) -> None:
         pyfftw = import_pyfftw()
-        self.planned_from = "estimate"
-        if _wisdom_loaded():
-            try:
-                plans = _make_plans(pyfftw, self.size, self.channels, self.dtype, ("FFTW_MEASURE", "FFTW_WISDOM_ONLY"),
-                                    self.threads)
-                self.planned_from = "wisdom"
-            except RuntimeError:  # no wisdom for this size: do not measure now
-                plans = None
-        if self.planned_from == "estimate":
-            plans = _make_plans(pyfftw, self.size, self.channels, self.dtype, ("FFTW_ESTIMATE",), self.threads)
+        plans, self.planned_from = _plan_from_wisdom_or_estimate(
+            lambda flags: _make_plans(pyfftw, self.size, self.channels, self.dtype, flags, self.threads))
         self._real_in, self._spectrum, self._spectrum_in, self._real_out, self._forward, self._inverse = plans
 
     @property
@@ -350,21 +356,14 @@ class InPlaceRealFFT:
         self.real = self._buffer[:, : self.size]
         self.spectrum = self._buffer.view(self.complex_dtype)
         if self.library == "pyfftw":
-            self.planned_from = "estimate"
-            flags = ("FFTW_ESTIMATE",)
-            if _wisdom_loaded():
-                try:
-                    self._plan(pyfftw, ("FFTW_MEASURE", "FFTW_WISDOM_ONLY"))
-                    self.planned_from = "wisdom"
-                except RuntimeError:  # no wisdom for this shape: do not measure now
-                    pass
-            if self.planned_from == "estimate":
-                self._plan(pyfftw, flags)
+            (self._forward, self._inverse), self.planned_from = _plan_from_wisdom_or_estimate(
+                lambda flags: self._plans(pyfftw, flags))
 
-    def _plan(self, pyfftw, flags) -> None:
-        self._forward = pyfftw.FFTW(self.real, self.spectrum, axes=(1,), flags=flags, threads=self.threads)
-        self._inverse = pyfftw.FFTW(self.spectrum, self.real, axes=(1,), direction="FFTW_BACKWARD",
-                                    flags=(*flags, "FFTW_DESTROY_INPUT"), threads=self.threads)
+    def _plans(self, pyfftw, flags):
+        forward = pyfftw.FFTW(self.real, self.spectrum, axes=(1,), flags=flags, threads=self.threads)
+        inverse = pyfftw.FFTW(self.spectrum, self.real, axes=(1,), direction="FFTW_BACKWARD",
+                              flags=(*flags, "FFTW_DESTROY_INPUT"), threads=self.threads)
+        return forward, inverse
 
     def forward(self) -> None:
         """Replace the rows of :attr:`real` by their spectra (in :attr:`spectrum`)."""
