@@ -214,7 +214,7 @@ def convolve_file(
         else:
             with open_writer(output, reader.rate, out_channels, format=format, subtype=subtype,
                              source_subtype=reader.subtype, protect=inputs, dtype=dtype) as writer:
-                _run(reader, engine, ModeWindow(mode, h.shape[0]), writer, progress, report)
+                stream_through(reader, engine, ModeWindow(mode, h.shape[0]), writer, progress, report)
             report.write = writer.report()
     finally:
         reader.close()
@@ -260,8 +260,13 @@ def _io_threads(engine):
         sys.setswitchinterval(previous)
 
 
-def _run(reader, engine, window, writer, progress, report, stats=None) -> None:
-    """Stream ``reader`` through ``engine`` and ``window`` into ``writer``."""
+def stream_through(reader, engine, window, writer, progress, report, stats=None) -> None:
+    """Stream ``reader`` through ``engine`` and ``window`` into ``writer``, with the I/O threads of :func:`convolve_file`.
+
+    ``window`` has ``feed``/``finish`` like :class:`ModeWindow`; ``report``
+    counts ``frames_in``/``frames_out``. Other file jobs reuse it
+    (:mod:`sigconv.deconvolve_files`).
+    """
     with _io_threads(engine) as (read_ahead, write_behind):
         _stream(reader, engine, window, write_behind(writer), read_ahead, progress, report, stats)
 
@@ -309,7 +314,8 @@ def _two_pass(reader, engine, mode, taps, output, out_channels, normalize, gain_
         raw = os.path.join(scratch, "unscaled.wav")
         float_subtype = "DOUBLE" if dtype == np.float64 else "FLOAT"
         with open_writer(raw, reader.rate, out_channels, subtype=float_subtype) as first:
-            _run(reader, engine, ModeWindow(mode, taps), _StatsWriter(first, stats), progress, report, stats)
+            stream_through(reader, engine, ModeWindow(mode, taps), _StatsWriter(first, stats), progress, report,
+                           stats)
         scale = dtype.type(post_gain(normalize, gain_db, stats["peak"], stats["output_energy"],
                                      stats["output_samples"], stats["input_energy"], stats["input_samples"]))
         unscaled = open_reader(raw, dtype=dtype)
@@ -321,11 +327,3 @@ def _two_pass(reader, engine, mode, taps, output, out_channels, normalize, gain_
         finally:
             unscaled.close()
     return writer.report()
-
-
-#: Stream a reader through an engine and a window into a writer, with the
-#: I/O threads of ``convolve_file``: ``stream_through(reader, engine, window,
-#: writer, progress, report)``, where ``window`` has ``feed``/``finish`` like
-#: :class:`ModeWindow` and ``report`` counts ``frames_in``/``frames_out``
-#: (other file jobs reuse it: :mod:`sigconv.deconvolve_files`).
-stream_through = _run
