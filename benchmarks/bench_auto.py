@@ -24,10 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sigconv.backends import get_backend  # noqa: E402
-from sigconv.engine import run_engine  # noqa: E402
-from sigconv.fftlib import fft_library  # noqa: E402
-from sigconv.planner import choose_plan  # noqa: E402
-from sigconv.routing import routes_for  # noqa: E402
+from sigconv.compute.engine import run_engine  # noqa: E402
+from sigconv.compute.transforms import fft_library  # noqa: E402
+from sigconv.backends.planner import choose_plan  # noqa: E402
+from sigconv.compute.routing import routes_for  # noqa: E402
 
 SAMPLE = 2_000_000
 

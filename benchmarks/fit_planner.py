@@ -5,8 +5,8 @@ Run:  python benchmarks/fit_planner.py            (~2 min; rewrites sigconv/hop_
 
 For each FFT library (pyFFTW with FFTW_ESTIMATE plans when installed, and
 scipy.fft) and each precision, every transform length from
-``sigconv.calibration.fast_sizes(2**12, 2**21)`` is timed inside the
-engine (``sigconv.calibration.measure_hop_seconds``: 2-channel float32
+``sigconv.backends.calibration.fast_sizes(2**12, 2**21)`` is timed inside the
+engine (``sigconv.backends.calibration.measure_hop_seconds``: 2-channel float32
 blocks in and out, IR of half the transform length, fastest of three
 batches). The planner (sigconv/planner.py) predicts run
 times from these tables. Idle the machine while this runs.
@@ -30,8 +30,8 @@ LO, HI = 1 << 12, 1 << 21
 WORKER = """
 import json, sys
 import numpy as np
-from sigconv.calibration import fast_sizes, measure_hop_table
-from sigconv.fftlib import fft_library
+from sigconv.backends.calibration import fast_sizes, measure_hop_table
+from sigconv.compute.transforms import fft_library
 lib = fft_library()
 if lib != sys.argv[1]:
     print(json.dumps(None)); sys.exit()
@@ -57,7 +57,7 @@ def render(tables: dict) -> str:
         f"Written by ``python benchmarks/fit_planner.py`` on {datetime.date.today().isoformat()}"
         f" ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}):",
         "a 2-channel job through an IR of half the transform length, timed inside sigconv's engine",
-        "(sigconv.calibration.measure_hop_seconds; pyFFTW with FFTW_ESTIMATE plans on all cores,",
+        "(sigconv.backends.calibration.measure_hop_seconds; pyFFTW with FFTW_ESTIMATE plans on all cores,",
         "or scipy.fft), fastest of three batches. Do not edit by hand.",
         '"""',
         "",

@@ -13,45 +13,32 @@ standard streams.
 
 __version__ = "0.1.0"
 
-from .backends import Backend, backend_statuses, get_backend, register_backend
-from .convolution import channel_routing, convolve, convolve_signal
-from .correlate_files import correlate_files, drift_files, locate_file, write_correlation
-from .correlation import Correlation, DelayEstimate, correlate
-from .drift import DriftResult, estimate_drift
-from .errors import (
-    BackendUnavailableError,
-    ClippingWarning,
-    IncompatibleSignalsError,
-    InexactDivisionError,
-    InputError,
-    InvalidSignalError,
-    NoCorrelationPeakError,
-    NoReliableDelayError,
-    OutputError,
-    SigconvError,
-    SignalNotFoundError,
-    SpectralNullWarning,
-    UnreadableSignalError,
-    UsageError,
-)
-from .io import WriteReport, read, write
-from .locate import LocateResult, Match, locate
-from .pipeline import ConvolveReport, convolve_file
-from .resample import resample
-from .signal import Signal
-
-# Deconvolution and impulse responses load on first use (PEP 562), so that
-# other commands do not pay for them at start-up. (Correlation stays eager:
-# its functions ``locate`` and ``correlate_files`` share their modules' names,
-# which a later import of those modules would rebind.)
-_LAZY = {
-    "deconvolve": "deconvolution",
-    "DeconvolveReport": "deconvolve_files", "deconvolve_file": "deconvolve_files",
-    **{name: "impulse" for name in (
-        "ImpulseInfo", "IRMeasurement", "SweepEstimate", "estimate_sweep", "exponential_sweep", "impulse_info",
-        "impulse_info_file", "inverse_sweep", "measure_ir", "measure_ir_file", "plot_impulse", "synthesize_ir",
-        "synthesize_ir_file", "write_sweep")},
+# Every name loads on first use (PEP 562), so that ``import sigconv`` and
+# ``sigconv --help`` import neither numpy nor scipy: each command pays only
+# for the modules it runs.
+_EXPORTS = {
+    "backends": ("Backend", "backend_statuses", "get_backend", "register_backend"),
+    "convolution": ("channel_routing", "convolve", "convolve_file", "convolve_signal", "ConvolveReport"),
+    "correlation": (
+        "correlate", "correlate_files", "Correlation", "DelayEstimate", "drift_files", "DriftResult",
+        "estimate_drift", "locate", "locate_file", "LocateResult", "Match", "write_correlation",
+    ),
+    "deconvolution": ("deconvolve", "deconvolve_file", "DeconvolveReport"),
+    "errors": (
+        "BackendUnavailableError", "ClippingWarning", "IncompatibleSignalsError", "InexactDivisionError",
+        "InputError", "InvalidSignalError", "NoCorrelationPeakError", "NoReliableDelayError", "OutputError",
+        "SigconvError", "SignalNotFoundError", "SpectralNullWarning", "UnreadableSignalError", "UsageError",
+    ),
+    "io": ("read", "write", "WriteReport"),
+    "compute.resampling": ("resample",),
+    "signal": ("Signal",),
+    "impulse": (
+        "estimate_sweep", "exponential_sweep", "impulse_info", "impulse_info_file", "ImpulseInfo",
+        "inverse_sweep", "IRMeasurement", "measure_ir", "measure_ir_file", "plot_impulse", "SweepEstimate",
+        "synthesize_ir", "synthesize_ir_file", "write_sweep",
+    ),
 }
+_LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
 def __getattr__(name: str):

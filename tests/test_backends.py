@@ -20,7 +20,7 @@ from sigconv.backends import (
 )
 from sigconv.backends.direct import DirectBackend
 from sigconv.backends.fft import FFTBackend
-from sigconv.planner import choose_plan
+from sigconv.backends.planner import choose_plan
 from sigconv.errors import BackendUnavailableError, UsageError
 
 BUILT_IN = [DirectBackend(), FFTBackend()]

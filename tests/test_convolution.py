@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 import sigconv
 from sigconv import Signal, channel_routing, convolve, convolve_signal
 from sigconv.errors import IncompatibleSignalsError, InvalidSignalError, UsageError
-from sigconv.mixing import ir_onset
+from sigconv.convolution.mixing import ir_onset
 
 BACKENDS = ["auto", "direct", "fft"]
 

@@ -1,4 +1,4 @@
-"""sigconv.correlation and sigconv.peaks: scipy as the oracle for cc, analytic delays for the rest.
+"""sigconv.correlation.delays and sigconv.correlation.peaks: scipy as the oracle for cc, analytic delays for the rest.
 
 Delayed signals are made independently of the code under test: whole-sample
 delays by slicing a longer noise, fractional ones by a linear phase shift
@@ -20,8 +20,8 @@ from sigconv import (
     UsageError,
     correlate,
 )
-from sigconv.correlation import lag_window
-from sigconv.peaks import bandlimited_peak, bandlimited_value, parabolic_offset, peak_confidence
+from sigconv.correlation.delays import lag_window
+from sigconv.correlation.peaks import bandlimited_peak, bandlimited_value, parabolic_offset, peak_confidence
 
 
 def oracle(a, b):
@@ -319,9 +319,9 @@ def test_confidence_measure():
 @pytest.mark.parametrize("in_place_from", [1, 1 << 60])
 def test_long_transforms_in_place_give_the_same_results(monkeypatch, rng, in_place_from):
     """Long whole-signal transforms run in place (pyFFTW, when installed); short ones copy (scipy.fft)."""
-    import sigconv.gcc
+    import sigconv.correlation.spectra
 
-    monkeypatch.setattr(sigconv.gcc, "_IN_PLACE_FROM", in_place_from)
+    monkeypatch.setattr(sigconv.correlation.spectra, "_IN_PLACE_FROM", in_place_from)
     a, b = rng.standard_normal(3000), rng.standard_normal((2500, 2))
     result = correlate(a, b, method="cc", refine="none")
     for channel in range(2):

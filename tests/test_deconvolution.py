@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sigconv
-from sigconv.deconvolution import parse_length
+from sigconv.deconvolution.arrays import parse_length
 from sigconv.errors import (
     IncompatibleSignalsError,
     InexactDivisionError,
@@ -19,8 +19,8 @@ from sigconv.errors import (
     SpectralNullWarning,
     UsageError,
 )
-from sigconv.inverse import design_inverse
-from sigconv.wiener import Welch, snr_regularisation
+from sigconv.deconvolution.inverse import design_inverse
+from sigconv.deconvolution.wiener import Welch, snr_regularisation
 
 
 def snr_db(estimate, truth):
@@ -71,7 +71,7 @@ def test_truncation_estimate_bounds_the_real_error(rng):
     lam = np.sum(h**2) * 1e-6
     oracle = whole_division(y, h, len(x), lam)
     inverse = design_inverse(h[:, None], snr_regularisation(60), span=len(y), size=1 << 13)
-    from sigconv.deconvolution import apply_inverse
+    from sigconv.deconvolution.arrays import apply_inverse
 
     estimate = apply_inverse(y[:, None], inverse, len(x))[:, 0]
     measured = -snr_db(estimate, oracle)

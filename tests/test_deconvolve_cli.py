@@ -11,9 +11,9 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from sigconv.deconvolve_files import OffsetWindow, deconvolve_file
+from sigconv.deconvolution.files import OffsetWindow, deconvolve_file
 from sigconv.errors import IncompatibleSignalsError
-from sigconv.pipeline import READ_BLOCK
+from sigconv.convolution.files import READ_BLOCK
 
 from .conftest import read_float, run_sigconv
 

@@ -1,4 +1,4 @@
-"""sigconv.drift: a recording resampled by a known ratio (scipy's polyphase resampler) drifts by a known ppm."""
+"""sigconv.correlation.drift: a recording resampled by a known ratio (scipy's polyphase resampler) drifts by a known ppm."""
 
 from __future__ import annotations
 

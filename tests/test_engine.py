@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigconv.backends.direct import DirectBackend
-from sigconv.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
+from sigconv.backends.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
 from sigconv.backends.fft import LANES_MIN_FFT, FFTBackend
-from sigconv.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, independent_channels, run_engine
-from sigconv.fftlib import RealFFT, fft_library
-from sigconv.pipeline import ModeWindow
-from sigconv.planner import choose_plan
-from sigconv.routing import routes_for
+from sigconv.compute.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, independent_channels, run_engine
+from sigconv.compute.transforms import RealFFT, fft_library
+from sigconv.convolution.files import ModeWindow
+from sigconv.backends.planner import choose_plan
+from sigconv.compute.routing import routes_for
 
 
 def oracle(x, h, routes, outputs):
@@ -217,8 +217,8 @@ def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
     assert tuned > 0
     check = (
         "import numpy as np\n"
-        "from sigconv.fftlib import RealFFT\n"
-        "from sigconv.planner import _hop_table\n"
+        "from sigconv.compute.transforms import RealFFT\n"
+        "from sigconv.backends.planner import _hop_table\n"
         "tuned, untuned = RealFFT(4096, 2), RealFFT(8192, 2)\n"
         "lane = RealFFT(4096, 1, threads=1)\n"
         "x = np.random.default_rng(0).standard_normal((2, 4096))\n"
@@ -249,7 +249,7 @@ def test_fast_sizes_are_the_5_smooth_lengths_in_range(lo, span):
 
 def test_planner_follows_the_cost_table(monkeypatch):
     """A length priced cheaper wins; with tuned costs on disk, they replace the shipped table."""
-    from sigconv import calibration, planner
+    from sigconv.backends import calibration, planner
 
     n, m = 28_800_000, 144_000
     monkeypatch.setattr(planner, "fft_library", lambda: "pyfftw")

@@ -1,4 +1,4 @@
-"""sigconv.locate: a clip inserted at known places in a long noise recording, found in a stream of blocks."""
+"""sigconv.correlation.clips: a clip inserted at known places in a long noise recording, found in a stream of blocks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from sigconv import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError, locate
-from sigconv.gcc import array_blocks
+from sigconv.correlation.spectra import array_blocks
 
 from .conftest import REPO
 

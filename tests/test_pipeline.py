@@ -12,7 +12,7 @@ import scipy.signal
 import soundfile as sf
 
 from sigconv.errors import IncompatibleSignalsError, InvalidSignalError, UsageError
-from sigconv.pipeline import READ_BLOCK, convolve_file
+from sigconv.convolution.files import READ_BLOCK, convolve_file
 
 from .conftest import read_float, run_sigconv
 

@@ -3,7 +3,7 @@
 Built in: ``direct`` (time domain) and ``fft`` (frequency domain). Others
 come from the ``sigconv.backends`` entry-point group or
 :func:`register_backend`. ```"auto"`` picks by the cost model in
-:mod:`sigconv.planner`.
+:mod:`sigconv.backends.planner`.
 """
 
 from .base import MODES, Backend, mode_slice
@@ -43,7 +43,7 @@ def select_backend(name: str, n: int, m: int, channels: int = 1, dtype="float64"
     'direct'
     """
     if name == AUTO:
-        from ..planner import choose_plan
+        from .planner import choose_plan
 
         return get_backend(choose_plan(n, m, channels, channels, channels, dtype).method)
     return get_backend(name)

@@ -123,14 +123,14 @@ class Backend:
         """A streaming engine that convolves input blocks with ``h`` along ``routes``.
 
         The default runs :meth:`convolve_full` block by block and adds the
-        overlapping tails (:class:`sigconv.engine.BlockOverlapAdd`), so every
+        overlapping tails (:class:`sigconv.compute.engine.BlockOverlapAdd`), so every
         backend streams; backends with a better scheme override this.
 
         Parameters
         ----------
         h : numpy.ndarray
             ``(m, kernel_channels)`` impulse response.
-        routes : list of sigconv.routing.Route
+        routes : list of sigconv.compute.routing.Route
             Input-to-output paths.
         in_channels, out_channels : int
         dtype : numpy dtype
@@ -139,7 +139,7 @@ class Backend:
         block : int, optional
             Block length chosen by the user (``--block``).
         """
-        from ..engine import BlockOverlapAdd
+        from ..compute.engine import BlockOverlapAdd
 
         return BlockOverlapAdd(self, h, routes, in_channels, out_channels, block=block or (1 << 16), dtype=dtype)
 

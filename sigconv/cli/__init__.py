@@ -13,12 +13,12 @@ __all__ = ["main"]
 
 
 @click.group(cls=SigconvGroup, context_settings={"help_option_names": ["-h", "--help"]}, lazy={
-    "convolve": ".convolve_cmd:convolve_command",
-    "correlate": ".correlate_cmd:correlate_command",
-    "deconvolve": ".deconvolve_cmd:deconvolve_command",
-    "impulse": ".impulse_cmd:impulse_group",
-    "backends": ".backends_cmd:backends_command",
-    "tune": ".tune_cmd:tune_command",
+    "convolve": (".convolve_cmd:convolve_command", "Convolve INPUT with the impulse response IR."),
+    "correlate": (".correlate_cmd:correlate_command", "Estimate how far B lags A (time-delay estimation)."),
+    "deconvolve": (".deconvolve_cmd:deconvolve_command", "Estimate x such that SIGNAL ≈ x ⊗ KERNEL."),
+    "impulse": (".impulse_cmd:impulse_group", "Measure, synthesize and analyse impulse responses."),
+    "backends": (".backends_cmd:backends_command", "List the compute backends and whether each is available."),
+    "tune": (".tune_cmd:tune_command", "Measure the fastest FFTW plans for this machine, once."),
 })
 @click.version_option(__version__, "-V", "--version", prog_name="sigconv")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_remember_debug,

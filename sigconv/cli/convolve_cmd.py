@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from ..backends import AUTO, MODES
-from ..mixing import NORMALIZE_CHOICES
-from ..pipeline import convolve_file
+from ..convolution.mixing import NORMALIZE_CHOICES
+from ..convolution.files import convolve_file
 from ..progress import progress_bar
 from .common import report_clipping, report_notes
 from .options import common_options, io_options, resolve_output

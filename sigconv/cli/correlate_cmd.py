@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import click
 
-from ..correlation import DEFAULT_MIN_CONFIDENCE, METHODS
+from ..correlation.delays import DEFAULT_MIN_CONFIDENCE, METHODS
 from ..errors import UsageError
 from ..io.atomic import refuse_input_overwrite
-from ..peaks import REFINEMENTS
+from ..correlation.peaks import REFINEMENTS
 from ..progress import progress_bar
 from .common import report_notes
 from .options import IOOptions, _stack, common_options
@@ -207,7 +207,7 @@ def correlate_command(a_path, b_path, search, mode, io, quiet):
         return _locate(a_path, b_path, search, mode, io, quiet)
     if mode.drift:
         return _drift(a_path, b_path, search, mode, io, quiet)
-    from ..correlate_files import correlate_files, write_correlation
+    from ..correlation.files import correlate_files, write_correlation
 
     with progress_bar("correlating", quiet) as update:
         result = correlate_files(
@@ -242,8 +242,8 @@ def correlate_command(a_path, b_path, search, mode, io, quiet):
 
 
 def _drift(a_path, b_path, search, mode, io, quiet):
-    from ..correlate_files import drift_files
-    from ..drift import DEFAULT_WINDOW_SECONDS
+    from ..correlation.files import drift_files
+    from ..correlation.drift import DEFAULT_WINDOW_SECONDS
 
     with progress_bar("measuring drift", quiet) as update:
         result, notes = drift_files(
@@ -265,8 +265,8 @@ def _drift(a_path, b_path, search, mode, io, quiet):
 
 
 def _locate(clip_path, recording_path, search, mode, io, quiet):
-    from ..correlate_files import locate_file
-    from ..locate import DEFAULT_THRESHOLD
+    from ..correlation.files import locate_file
+    from ..correlation.clips import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD if mode.threshold is None else mode.threshold
     with progress_bar("searching", quiet) as update:

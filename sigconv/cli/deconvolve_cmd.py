@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import click
 
-from ..deconvolution import DEFAULT_REG, METHODS
-from ..deconvolve_files import deconvolve_file
-from ..lucy import DEFAULT_ITERATIONS
-from ..polydiv import DEFAULT_TOLERANCE
+from ..deconvolution.arrays import DEFAULT_REG, METHODS
+from ..deconvolution.files import deconvolve_file
+from ..deconvolution.lucy import DEFAULT_ITERATIONS
+from ..deconvolution.polydiv import DEFAULT_TOLERANCE
 from ..progress import progress_bar
-from ..wiener import DEFAULT_SNR_DB
+from ..deconvolution.wiener import DEFAULT_SNR_DB
 from .common import report_clipping, report_notes
 from .options import _stack, common_options, io_options, resolve_output
 

@@ -7,7 +7,7 @@ import time
 import click
 
 from ..errors import BackendUnavailableError
-from ..fftlib import fft_library, tune
+from ..compute.transforms import fft_library, tune
 from ..progress import task_progress
 
 

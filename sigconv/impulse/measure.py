@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..convolution import convolve
-from ..drift import zero_padded_slice
+from ..convolution.arrays import convolve
+from ..correlation.drift import zero_padded_slice
 from ..errors import InvalidSignalError, UsageError
-from ..mixing import ir_onset
+from ..convolution.mixing import ir_onset
 from ..validation import as_frames
 from .acoustics import lundeby
 

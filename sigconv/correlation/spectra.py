@@ -1,4 +1,4 @@
-"""The engine behind :mod:`sigconv.correlation`: weighted cross spectra by one FFT or block by block.
+"""The engine behind :mod:`sigconv.correlation.delays`: weighted cross spectra by one FFT or block by block.
 
 :class:`FrameWindow` gives forward-only access to a stream of blocks (an
 array or a file being read), so the block-by-block form holds one block of
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from .errors import NoCorrelationPeakError
+from ..errors import NoCorrelationPeakError
 
 __all__ = ["FrameWindow", "array_blocks", "constant_check", "plan_transform", "CurveMaker", "WholeTransform",
            "one_transform_spectra", "block_form_spectra"]
@@ -75,7 +75,7 @@ class WholeTransform:
     """
 
     def __init__(self, size: int):
-        from .fftlib import fft_library
+        from ..compute.transforms import fft_library
 
         self.size, self.bins = size, size // 2 + 1
         # planning costs tens of milliseconds, and copies of a short transform cost little
@@ -85,7 +85,7 @@ class WholeTransform:
         """A zeroed real buffer; its first ``size`` samples are the signal to transform."""
         if not self.in_place:
             return np.zeros(self.size)
-        from .fftlib import import_pyfftw
+        from ..compute.transforms import import_pyfftw
 
         buffer = import_pyfftw().zeros_aligned(2 * self.bins, dtype=np.float64)
         return buffer
@@ -96,7 +96,7 @@ class WholeTransform:
         The plan is dropped at once: FFTW keeps scratch space as long as the
         transform with it, which would stay allocated otherwise.
         """
-        from .fftlib import import_pyfftw, fft_threads
+        from ..compute.transforms import import_pyfftw, fft_threads
 
         flags = ("FFTW_ESTIMATE",) if direction == "FFTW_FORWARD" else ("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
         import_pyfftw().FFTW(source, target, direction=direction, flags=flags, threads=fft_threads()).execute()
@@ -298,7 +298,7 @@ def array_blocks(x: np.ndarray, size: int = 1 << 16) -> Iterator[np.ndarray]:
 
 def _block_spectra(a: FrameWindow, b: FrameWindow, ref, lo, hi, size, length, method, progress, total, rate):
     """Cross spectra (and auto spectra for SCOT) summed over blocks of A."""
-    from .fftlib import RealFFT
+    from ..compute.transforms import RealFFT
 
     width = hi - lo + 1
     pairs = b.channels

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import IncompatibleSignalsError, UsageError
+from ..errors import IncompatibleSignalsError, UsageError
 
 __all__ = ["resample", "resample_ratio", "ir_at_rate"]
 

@@ -4,7 +4,7 @@ Every engine takes input blocks of any length through :meth:`push`, returns
 the output samples that are complete so far, and :meth:`finish` returns the
 rest, so that the concatenated output is exactly the full linear
 convolution (``n + m - 1`` frames) of everything pushed. Channel paths are
-given as :class:`~sigconv.routing.Route` objects.
+given as :class:`~sigconv.compute.routing.Route` objects.
 
 :class:`OverlapSave` is uniformly partitioned overlap-save (the scheme of
 ffmpeg's afir, BruteFIR and zita-convolver): the IR is cut into ``P``
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .fftlib import InPlaceRealFFT, RealFFT
+from .transforms import InPlaceRealFFT, RealFFT
 from .routing import Route, sum_paths
 
 __all__ = ["StreamEngine", "OverlapSave", "ChannelLanes", "BlockOverlapAdd", "run_engine", "independent_channels"]
@@ -103,7 +103,7 @@ class OverlapSave(StreamEngine):
     dtype : numpy dtype
         ``float64`` or ``float32``.
     threads : int, optional
-        Threads per transform; default :func:`sigconv.fftlib.fft_threads`.
+        Threads per transform; default :func:`sigconv.compute.transforms.fft_threads`.
     """
 
     def __init__(self, h: np.ndarray, routes: Sequence[Route], in_channels: int, out_channels: int,

@@ -7,8 +7,8 @@ by costs measured on the 2-core development machine (2026-11-25):
   inverse transforms, spectral product, the copies in and out) at each
   5-smooth transform length from 2^12 to 2^21, timed inside the engine
   with pyFFTW (2 threads, FFTW_ESTIMATE plans) and with scipy.fft: the
-  table in :mod:`sigconv.hop_costs`, written by
-  ``python benchmarks/fit_planner.py`` (:mod:`sigconv.calibration`).
+  table in :mod:`sigconv.backends.hop_costs`, written by
+  ``python benchmarks/fit_planner.py`` (:mod:`sigconv.backends.calibration`).
   ``sigconv tune`` measures the same table with its FFTW plans on the
   user's machine, and then that one counts. Some lengths with factors 3
   and 5 beat the powers of two next to them by 20-30% with FFTW_ESTIMATE
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calibration import load_tuned_costs
-from .fftlib import fft_library, wisdom_available
+from ..compute.transforms import fft_library, wisdom_available
 from .hop_costs import HOP_SECONDS
 
 __all__ = ["Plan", "plan_fft", "predict_direct", "choose_plan"]

@@ -56,8 +56,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NoReliableDelayError, UsageError
-from .gcc import (
+from ..errors import NoReliableDelayError, UsageError
+from .spectra import (
     CurveMaker,
     WholeTransform,
     block_form_spectra,
@@ -65,7 +65,7 @@ from .gcc import (
     plan_transform,
 )
 from .peaks import bandlimited_peak, check_refine, parabolic_offset, peak_confidence
-from .validation import as_frames
+from ..validation import as_frames
 
 __all__ = [
     "METHODS",
@@ -108,7 +108,7 @@ class DelayEstimate:
         Correlation at the estimated delay (interpolated).
     confidence : float or None
         Peak height over the largest correlation magnitude outside the
-        peak's neighbourhood (:func:`sigconv.peaks.peak_confidence`).
+        peak's neighbourhood (:func:`sigconv.correlation.peaks.peak_confidence`).
     lag : int
         Whole-sample lag of the largest correlation value.
     at_edge : bool
@@ -294,7 +294,7 @@ def _allowed(lo, hi, min_abs):
 
 def correlate_sources(a, b, na, nb, rate, *, ref, method, normalize, lo, hi, min_abs, refine, block,
                        keep_function, progress, names=("A", "B")) -> Correlation:
-    """The engine behind :func:`correlate` and :func:`sigconv.correlate_files.correlate_files`.
+    """The engine behind :func:`correlate` and :func:`sigconv.correlation.files.correlate_files`.
 
     ``a`` and ``b`` are ``(frames, channels)`` arrays or :class:`FrameWindow` streams of
     ``na`` and ``nb`` frames.
@@ -366,7 +366,7 @@ def correlate(a, b, rate: float = 1.0, *, method: str = DEFAULT_METHOD, normaliz
     ref_channel : int
         Channel of ``a`` that every channel of ``b`` is compared with.
     refine : {'bandlimited', 'parabolic', 'none'}
-        Sub-sample refinement of the peak (:mod:`sigconv.peaks`).
+        Sub-sample refinement of the peak (:mod:`sigconv.correlation.peaks`).
     min_confidence : float, optional
         Raise :class:`~sigconv.errors.NoReliableDelayError` if a pair's
         confidence is below this.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InexactDivisionError
+from ..errors import InexactDivisionError
 
 __all__ = ["DEFAULT_TOLERANCE", "ROOT_SPLIT_TAPS", "Division", "check_remainder", "divide"]
 

@@ -117,7 +117,7 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     the engine's parallel lanes use them) with FFTW_MEASURE and writes
     FFTW's wisdom to :func:`wisdom_folder`, from which later runs plan
     without measuring. Then it times the engine's hops at every transform
-    length the planner may choose (:func:`sigconv.calibration.fast_sizes`
+    length the planner may choose (:func:`sigconv.backends.calibration.fast_sizes`
     from 2^12 to ``max_size``, with the new plans where there are any) and
     stores the costs beside the wisdom for the planner. Takes minutes; run it once per
     machine.
@@ -148,10 +148,10 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     _wisdom_loaded()  # extend what is there
     sizes = [1 << k for k in range(6, max(6, int(max_size).bit_length() - 1) + 1)]
     # the row counts on all threads, and one row on one thread: the plan of
-    # each lane of :class:`sigconv.engine.ChannelLanes`
+    # each lane of :class:`sigconv.compute.engine.ChannelLanes`
     shapes = sorted({(rows, fft_threads()) for rows in channels} | {(1, 1)})
     jobs = [(size, np.dtype(dt), rows, threads) for dt in dtypes for rows, threads in shapes for size in sizes]
-    from .calibration import fast_sizes, measure_hop_table, save_tuned_costs
+    from ..backends.calibration import fast_sizes, measure_hop_table, save_tuned_costs
 
     # every length the planner may pick, priced on this machine afterwards:
     # the tuned powers of two and the others, which still plan with FFTW_ESTIMATE

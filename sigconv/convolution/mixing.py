@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = [
     "NORMALIZE_CHOICES",
@@ -126,7 +126,7 @@ def prepare_ir(
     h : numpy.ndarray
         ``(m, channels)`` impulse response.
     routing : str
-        From :func:`sigconv.routing.channel_routing`; decides which IR
+        From :func:`sigconv.compute.routing.channel_routing`; decides which IR
         channels carry the dry signal (the diagonal LL and RR of a
         true-stereo IR, every channel otherwise).
     wet, dry, gain_db, normalize, predelay

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .correlation import DEFAULT_METHOD, check_options, correlate_sources, estimate_peak, lag_window
-from .errors import NoCorrelationPeakError, NoReliableDelayError, UsageError
-from .gcc import CurveMaker, constant_check
-from .validation import as_frames
+from .delays import DEFAULT_METHOD, check_options, correlate_sources, estimate_peak, lag_window
+from ..errors import NoCorrelationPeakError, NoReliableDelayError, UsageError
+from .spectra import CurveMaker, constant_check
+from ..validation import as_frames
 
 __all__ = ["DriftWindow", "DriftEstimate", "DriftResult", "estimate_drift", "zero_padded_slice", "DEFAULT_WINDOW_SECONDS"]
 

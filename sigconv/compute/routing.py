@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import IncompatibleSignalsError
+from ..errors import IncompatibleSignalsError
 
 __all__ = ["Route", "channel_routing", "routes_for", "sum_paths", "ROUTING_HELP"]
 

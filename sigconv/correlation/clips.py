@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError
-from .gcc import FrameWindow, array_blocks
-from .validation import as_frames
+from ..errors import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError
+from .spectra import FrameWindow, array_blocks
+from ..validation import as_frames
 
 __all__ = ["Match", "LocateResult", "locate", "DEFAULT_THRESHOLD"]
 
@@ -207,7 +207,7 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
     >>> [(round(m.start_samples), round(m.score, 2)) for m in locate(clip, recording).matches]
     [(3000, 0.91), (12345, 0.64)]
     """
-    from .fftlib import RealFFT
+    from ..compute.transforms import RealFFT
 
     if not -1.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold is a score between -1 and 1, not {threshold:g}")

@@ -5,7 +5,7 @@ at each transform length. :func:`measure_hop_seconds` times hops inside the
 real engine (transforms, spectral product, the copies in and out), so the
 prediction includes what the transforms alone leave out.
 ``python benchmarks/fit_planner.py`` runs it over :func:`fast_sizes` and
-writes the table that ships in :mod:`sigconv.hop_costs`; ``sigconv tune``
+writes the table that ships in :mod:`sigconv.backends.hop_costs`; ``sigconv tune``
 runs it with the FFTW plans it made and keeps the result next to the
 wisdom (:func:`load_tuned_costs`), since measured plans change which
 length is fastest.
@@ -62,8 +62,8 @@ def measure_hop_seconds(size: int, dtype=np.float64, channels: int = 2, budget: 
     again, in three batches filling ``budget`` seconds; the fastest batch
     counts (interference only slows a batch down).
     """
-    from .engine import OverlapSave
-    from .routing import routes_for
+    from ..compute.engine import OverlapSave
+    from ..compute.routing import routes_for
 
     rng = np.random.default_rng(size)
     taps = size // 2
@@ -97,7 +97,7 @@ def measure_hop_table(sizes, dtype=np.float64, progress=None) -> dict[int, float
 
 
 def _tuned_costs_path() -> str:
-    from .fftlib import wisdom_folder
+    from ..compute.transforms import wisdom_folder
 
     return os.path.join(wisdom_folder(), _TUNED_COSTS_FILE)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidSignalError
+from ..errors import InvalidSignalError
 
 __all__ = ["DEFAULT_ITERATIONS", "NEGATIVE_TOLERANCE", "check_non_negative", "richardson_lucy"]
 

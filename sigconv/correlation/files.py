@@ -2,7 +2,7 @@
 
 :func:`correlate_files` streams both files block by block when a lag window
 makes the block-by-block form cheaper (memory then does not grow with the
-files' length); otherwise it reads them whole (see :mod:`sigconv.correlation`
+files' length); otherwise it reads them whole (see :mod:`sigconv.correlation.delays`
 for the memory each form needs). :func:`drift_files` reads both whole;
 :func:`locate_file` reads the clip whole and streams the recording (also
 from a pipe).
@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .correlation import Correlation, check_options, correlate_sources, lag_window, require_confidence
-from .errors import IncompatibleSignalsError, UsageError
-from .gcc import FrameWindow, plan_transform
-from .io.atomic import atomic_path, refuse_input_overwrite
-from .io.formats import CSV, output_format
-from .io.report import WriteReport
-from .io.stream import SignalReader, ArrayReader, open_reader, open_writer
-from .resample import resample
-from .signal import Signal
+from .delays import Correlation, check_options, correlate_sources, lag_window, require_confidence
+from ..errors import IncompatibleSignalsError, UsageError
+from .spectra import FrameWindow, plan_transform
+from ..io.atomic import atomic_path, refuse_input_overwrite
+from ..io.formats import CSV, output_format
+from ..io.report import WriteReport
+from ..io.stream import SignalReader, ArrayReader, open_reader, open_writer
+from ..compute.resampling import resample
+from ..signal import Signal
 
 __all__ = ["correlate_files", "drift_files", "locate_file", "write_correlation", "READ_BLOCK"]
 
@@ -146,7 +146,7 @@ def locate_file(clip_path: str, recording_path: str, *, threshold: float = 0.5, 
                 block: int | None = None, input_format: str | None = None, rate: float | None = None,
                 progress: Progress | None = None):
     """:func:`sigconv.locate` on files, streaming the recording; returns ``(LocateResult, notes)``."""
-    from .locate import locate
+    from .clips import locate
 
     if clip_path == "-" and recording_path == "-":
         raise UsageError("the clip and the recording cannot both be standard input; give one of them as a file")

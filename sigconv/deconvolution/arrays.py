@@ -1,11 +1,11 @@
 """Deconvolution: given ``y = x ⊗ h (+ noise)`` and ``h``, estimate ``x``.
 
 Four methods (see :func:`deconvolve`): ``wiener`` and ``tikhonov`` run a
-regularised inverse FIR (:mod:`sigconv.inverse`) through the streaming
+regularised inverse FIR (:mod:`sigconv.deconvolution.inverse`) through the streaming
 convolution engine, so files of any length stream; ``exact``
-(:mod:`sigconv.polydiv`) and ``lucy`` (:mod:`sigconv.lucy`) work on the
+(:mod:`sigconv.deconvolution.polydiv`) and ``lucy`` (:mod:`sigconv.deconvolution.lucy`) work on the
 whole signal. This module holds the array API and the checks and
-settings shared with the file job (:mod:`sigconv.deconvolve_files`).
+settings shared with the file job (:mod:`sigconv.deconvolution.files`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning, UsageError
+from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning, UsageError
 from .inverse import InverseFilter, design_inverse, kirkeby_profile, null_message, spectral_nulls
 from .lucy import DEFAULT_ITERATIONS, check_non_negative, richardson_lucy
 from .polydiv import DEFAULT_TOLERANCE, check_remainder, divide
-from .routing import ROUTING_HELP, channel_routing
-from .validation import as_frames, dtype_for_precision
+from ..compute.routing import ROUTING_HELP, channel_routing
+from ..validation import as_frames, dtype_for_precision
 from .wiener import DEFAULT_SNR_DB, Welch, noise_regularisation, segment_length, snr_regularisation
 
 __all__ = [
@@ -217,7 +217,7 @@ def inverse_filter(h: np.ndarray, settings: Settings, rate: float | None, noise_
                    segment: int = 0, span: int | None = None) -> InverseFilter:
     """The regularised inverse FIR of ``h`` (one column per channel) for ``wiener`` or ``tikhonov``.
 
-    ``span`` is the signal's length where known (see :func:`sigconv.inverse.design_inverse`).
+    ``span`` is the signal's length where known (see :func:`sigconv.deconvolution.inverse.design_inverse`).
     """
     if settings.method == "tikhonov":
         regularisation = kirkeby_profile(settings.reg, settings.band, rate or 1.0)
@@ -415,8 +415,8 @@ def deconvolve(
 
 def inverse_engine(inverse: InverseFilter, channels: int, dtype, frames_hint: int | None):
     """A streaming engine that runs each channel through its column of ``inverse`` (or its only one)."""
-    from .backends import get_backend
-    from .routing import Route
+    from ..backends import get_backend
+    from ..compute.routing import Route
 
     routes = [Route(c, c % inverse.taps.shape[1], c) for c in range(channels)]
     return get_backend("fft").stream(inverse.taps.astype(dtype), routes, channels, channels, dtype=dtype,
@@ -425,7 +425,7 @@ def inverse_engine(inverse: InverseFilter, channels: int, dtype, frames_hint: in
 
 def apply_inverse(y: np.ndarray, inverse: InverseFilter, frames: int, dtype=np.float64) -> np.ndarray:
     """Frames ``[delay, delay + frames)`` of ``y ⊗ inverse`` (zeros past the end of the product)."""
-    from .engine import run_engine
+    from ..compute.engine import run_engine
 
     full = run_engine(inverse_engine(inverse, y.shape[1], dtype, y.shape[0]), y.astype(dtype, copy=False))
     out = np.zeros((frames, y.shape[1]), dtype=dtype)

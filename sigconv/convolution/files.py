@@ -21,19 +21,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backends import AUTO, get_backend
-from .backends.base import check_mode
-from .errors import UsageError
-from .io import read
-from .io.background import BackgroundWriter, prefetch
-from .io.formats import output_format, output_subtype
-from .io.stream import block_peak, open_reader, open_writer
-from .io.writing import WriteReport
+from ..backends import AUTO, get_backend
+from ..backends.base import check_mode
+from ..errors import UsageError
+from ..io import read
+from ..io.background import BackgroundWriter, prefetch
+from ..io.formats import output_format, output_subtype
+from ..io.stream import block_peak, open_reader, open_writer
+from ..io.writing import WriteReport
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir, trim_leading_silence
-from .planner import choose_plan
-from .resample import ir_at_rate
-from .routing import channel_routing, routes_for
-from .validation import dtype_for_precision
+from ..backends.planner import choose_plan
+from ..compute.resampling import ir_at_rate
+from ..compute.routing import channel_routing, routes_for
+from ..validation import dtype_for_precision
 
 __all__ = ["convolve_file", "ConvolveReport", "ModeWindow", "stream_through"]
 
@@ -265,7 +265,7 @@ def stream_through(reader, engine, window, writer, progress, report, stats=None)
 
     ``window`` has ``feed``/``finish`` like :class:`ModeWindow`; ``report``
     counts ``frames_in``/``frames_out``. Other file jobs reuse it
-    (:mod:`sigconv.deconvolve_files`).
+    (:mod:`sigconv.deconvolution.files`).
     """
     with _io_threads(engine) as (read_ahead, write_behind):
         _stream(reader, engine, window, write_behind(writer), read_ahead, progress, report, stats)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends import AUTO, select_backend
-from .backends.base import check_mode
-from .errors import UsageError
+from ..backends import AUTO, select_backend
+from ..backends.base import check_mode
+from ..errors import UsageError
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
-from .resample import ir_at_rate
-from .routing import channel_routing, routes_for, sum_paths
-from .signal import Signal
-from .validation import as_frames, dtype_for_precision
+from ..compute.resampling import ir_at_rate
+from ..compute.routing import channel_routing, routes_for, sum_paths
+from ..signal import Signal
+from ..validation import as_frames, dtype_for_precision
 
 __all__ = ["convolve", "convolve_signal", "channel_routing"]
 

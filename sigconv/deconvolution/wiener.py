@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidSignalError
+from ..errors import InvalidSignalError
 
 __all__ = ["DEFAULT_SNR_DB", "Welch", "noise_regularisation", "segment_length", "snr_regularisation"]
 

@@ -2,7 +2,7 @@
 
 Written by ``python benchmarks/fit_planner.py`` on 2026-11-26 (x86_64, 2 cores, Python 3.11.7):
 a 2-channel job through an IR of half the transform length, timed inside sigconv's engine
-(sigconv.calibration.measure_hop_seconds; pyFFTW with FFTW_ESTIMATE plans on all cores,
+(sigconv.backends.calibration.measure_hop_seconds; pyFFTW with FFTW_ESTIMATE plans on all cores,
 or scipy.fft), fastest of three batches. Do not edit by hand.
 """
 

@@ -1,0 +1,7 @@
+"""Convolution of signals with impulse responses: arrays (:mod:`.arrays`), files streamed block by block
+(:mod:`.files`) and the reverb mix around them (:mod:`.mixing`)."""
+
+from .arrays import channel_routing, convolve, convolve_signal
+from .files import ConvolveReport, convolve_file
+
+__all__ = ["ConvolveReport", "channel_routing", "convolve", "convolve_file", "convolve_signal"]

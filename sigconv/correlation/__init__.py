@@ -1,0 +1,11 @@
+"""Delays between recordings: whole-signal and block-form cross spectra (:mod:`.spectra`), delay estimates
+(:mod:`.delays`), clock drift (:mod:`.drift`), clips in long recordings (:mod:`.clips`), sub-sample peaks
+(:mod:`.peaks`) and the same on files (:mod:`.files`)."""
+
+from .clips import LocateResult, Match, locate
+from .delays import Correlation, DelayEstimate, correlate
+from .drift import DriftResult, estimate_drift
+from .files import correlate_files, drift_files, locate_file, write_correlation
+
+__all__ = ["Correlation", "DelayEstimate", "DriftResult", "LocateResult", "Match", "correlate", "correlate_files",
+           "drift_files", "estimate_drift", "locate", "locate_file", "write_correlation"]
