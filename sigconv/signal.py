@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["Signal"]
+__all__ = ["Signal", "check_same_rate"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,23 @@ class Signal:
     def with_data(self, data: np.ndarray, **changes) -> "Signal":
         """Return a copy carrying new samples (and any other changed fields)."""
         return replace(self, data=data, **changes)
+
+
+def check_same_rate(rate: float, other_rate: float, names: tuple[str, str], remedy: str) -> None:
+    """Raise :class:`~sigconv.errors.IncompatibleSignalsError` when two sample rates differ.
+
+    The one wording every family uses: "``names[0]`` is at ``rate`` Hz and
+    ``names[1]`` at ``other_rate`` Hz; ``remedy``".
+
+    Examples
+    --------
+    >>> check_same_rate(48000, 48000, ("the input", "the IR"), "resample one")
+    >>> check_same_rate(48000, 44100, ("A", "B"), "resample one of them first")
+    Traceback (most recent call last):
+    ...
+    sigconv.errors.IncompatibleSignalsError: A is at 48000 Hz and B at 44100 Hz; resample one of them first
+    """
+    if rate != other_rate:
+        from .errors import IncompatibleSignalsError
+
+        raise IncompatibleSignalsError(f"{names[0]} is at {rate:g} Hz and {names[1]} at {other_rate:g} Hz; {remedy}")

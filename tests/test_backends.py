@@ -13,14 +13,15 @@ from sigconv.backends import (
     Backend,
     backend_statuses,
     get_backend,
+    Workload,
+    choose_backend,
     known_backends,
-    mode_slice,
     register_backend,
-    select_backend,
 )
 from sigconv.backends.direct import DirectBackend
 from sigconv.backends.fft import FFTBackend
 from sigconv.backends.planner import choose_plan
+from sigconv.compute.modes import mode_slice
 from sigconv.errors import BackendUnavailableError, UsageError
 
 BUILT_IN = [DirectBackend(), FFTBackend()]
@@ -90,8 +91,8 @@ def test_cost_model_picks_direct_for_tiny_kernels_and_fft_for_long_ones():
     assert choose_plan(1_000_000, 1, 1, 1, 1).method == "direct"
     assert choose_plan(1_000_000, 4, 1, 1, 1).method == "direct"
     assert choose_plan(1_000_000, 10_000, 1, 1, 1).method == "fft"
-    assert select_backend(AUTO, 10**6, 10**4).name == "fft"
-    assert select_backend(AUTO, 10**6, 3).name == "direct"
+    assert choose_backend(AUTO, Workload("convolve", 10**6, 10**4))[0].name == "fft"
+    assert choose_backend(AUTO, Workload("convolve", 10**6, 3))[0].name == "direct"
 
 
 def test_unknown_backend_error_lists_the_available_ones():

@@ -18,7 +18,7 @@ from sigconv.backends.calibration import fast_sizes, load_tuned_costs, measure_h
 from sigconv.backends.fft import LANES_MIN_FFT, FFTBackend
 from sigconv.compute.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, independent_channels, run_engine
 from sigconv.compute.transforms import RealFFT, fft_library
-from sigconv.convolution.files import ModeWindow
+from sigconv.compute.modes import ModeWindow
 from sigconv.backends.planner import choose_plan
 from sigconv.compute.routing import routes_for
 

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from sigconv import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError, locate
-from sigconv.correlation.spectra import array_blocks
+from sigconv.compute.frames import array_blocks
 
 from .conftest import REPO
 

@@ -6,11 +6,12 @@ come from the ``sigconv.backends`` entry-point group or
 :mod:`sigconv.backends.planner`.
 """
 
-from .base import MODES, Backend, mode_slice
+from .base import OPERATIONS, Backend, Estimate, Workload
 from .registry import (
     AUTO,
     ENTRY_POINT_GROUP,
     BackendStatus,
+    available_backends,
     backend_statuses,
     get_backend,
     known_backends,
@@ -19,31 +20,27 @@ from .registry import (
 )
 
 __all__ = [
+    "OPERATIONS",
+    "Estimate",
+    "Workload",
+    "available_backends",
+    "choose_backend",
     "AUTO",
     "ENTRY_POINT_GROUP",
-    "MODES",
     "Backend",
     "BackendStatus",
     "backend_statuses",
     "get_backend",
     "known_backends",
-    "mode_slice",
     "refresh_plugins",
     "register_backend",
-    "select_backend",
 ]
 
 
-def select_backend(name: str, n: int, m: int, channels: int = 1, dtype="float64") -> Backend:
-    """The backend to use for a job: ``name`` itself, or the planner's pick for ``"auto"``.
+def __getattr__(name: str):
+    # the planner imports the cost tables: loaded on first use
+    if name == "choose_backend":
+        from .planner import choose_backend
 
-    Examples
-    --------
-    >>> select_backend("auto", 10**6, 3).name
-    'direct'
-    """
-    if name == AUTO:
-        from .planner import choose_plan
-
-        return get_backend(choose_plan(n, m, channels, channels, channels, dtype).method)
-    return get_backend(name)
+        return choose_backend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,48 +1,72 @@
-"""What a compute backend is, and the helpers every backend shares."""
+"""What a compute backend is: the operations it runs, its array operations, its cost estimates."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..errors import UsageError
+from ..compute.modes import check_mode, mode_slice
+from ..errors import BackendUnavailableError, UsageError
 
-__all__ = ["Backend", "MODES", "check_mode", "mode_slice", "pair_channels"]
+__all__ = ["Backend", "Estimate", "OPERATIONS", "Workload", "pair_channels"]
 
-#: Output-length modes, with the meaning of ``scipy.signal.convolve``.
-MODES = ("full", "same", "valid")
-
-
-def check_mode(mode: str) -> str:
-    """Return ``mode`` if it is one of :data:`MODES`, else raise :class:`UsageError`."""
-    if mode not in MODES:
-        raise UsageError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return mode
+#: The operations a backend may run: ``convolve`` (arrays and streams),
+#: ``correlate`` (delays, lag windows, locate, drift), ``deconvolve`` (inverse
+#: design, Wiener/Tikhonov streaming, Richardson-Lucy, exact division) and
+#: ``measure`` (impulse responses from sweep recordings).
+OPERATIONS = ("convolve", "correlate", "deconvolve", "measure")
 
 
-def mode_slice(n: int, m: int, mode: str) -> slice:
-    """The part of a full convolution (length ``n + m - 1``) that ``mode`` keeps.
+@dataclass(frozen=True)
+class Workload:
+    """The size of a job, as the planner prices it.
 
-    Parameters
+    Attributes
     ----------
-    n, m : int
-        Lengths of the signal and the kernel.
-    mode : {'full', 'same', 'valid'}
-        ``full``: everything; ``same``: ``n`` samples centred as in
-        ``scipy.signal.convolve``; ``valid``: the ``max(n, m) - min(n, m) + 1``
-        samples where the two overlap completely.
-
-    Examples
-    --------
-    >>> mode_slice(5, 3, "same"), mode_slice(5, 3, "valid")
-    (slice(1, 6, None), slice(2, 5, None))
+    operation : str
+        One of :data:`OPERATIONS`.
+    frames : int or None
+        Input frames (``n``); None when unknown (a pipe), priced as 10
+        minutes at 48 kHz.
+    taps : int
+        Kernel length, or the second signal's (``m``).
+    in_channels, out_channels, paths : int
+        Channels in and out, and input-to-output paths.
+    dtype : str
+        ``"float64"`` or ``"float32"``.
+    integer_bound : float or None
+        For integer inputs whose exact result is wanted: the largest
+        magnitude a result sample could reach
+        (``max|x| * max|h| * min(n, m)``, as ``scipy.signal.choose_conv_method``
+        bounds it). Transforms whose round-off is removed by rounding
+        stay exact below 2^52; above, only exact backends qualify.
+    partition : int or None
+        A partition length the user forced (``--block``).
     """
-    check_mode(mode)
-    if mode == "full":
-        return slice(0, n + m - 1)
-    if mode == "same":
-        start = (m - 1) // 2
-        return slice(start, start + n)
-    return slice(min(n, m) - 1, max(n, m))
+
+    operation: str = "convolve"
+    frames: int | None = None
+    taps: int = 1
+    in_channels: int = 1
+    out_channels: int = 1
+    paths: int = 1
+    dtype: str = "float64"
+    integer_bound: float | None = None
+    partition: int | None = None
+
+    @property
+    def known_frames(self) -> int:
+        """:attr:`frames`, or 10 minutes at 48 kHz when unknown."""
+        return self.frames if self.frames is not None else 48000 * 600
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A backend's prediction for a :class:`Workload`: seconds, and the plan it would run."""
+
+    seconds: float
+    plan: object = None
 
 
 def pair_channels(x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -75,9 +99,14 @@ class Backend:
 
     Subclasses set :attr:`name` and :attr:`description` and implement
     :meth:`convolve_full`; :meth:`convolve` does the shape handling and the
-    mode. A backend that needs an optional library overrides
-    :meth:`unavailable_reason` and imports the library only inside its
-    methods, so that listing backends stays cheap.
+    mode, and :meth:`stream` runs :meth:`convolve_full` block by block. A
+    backend that runs the transform-based operations too (correlate,
+    deconvolve, measure) lists them in :attr:`operations` and returns its
+    :class:`~sigconv.compute.ops.ArrayOps` from :meth:`ops`; to be chosen by
+    ``"auto"`` it prices a :class:`Workload` in :meth:`estimate`. A backend
+    that needs an optional library overrides :meth:`unavailable_reason` and
+    imports the library only inside its methods, so that listing backends
+    stays cheap.
 
     Examples
     --------
@@ -89,10 +118,16 @@ class Backend:
     ...                          for c in range(max(x.shape[1], h.shape[1]))], axis=1)
     >>> Naive().convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([1., 3., 2.])
+    >>> Naive().supports("correlate")
+    False
     """
 
     name: str = ""
     description: str = ""
+    #: The :data:`OPERATIONS` this backend runs.
+    operations: frozenset = frozenset({"convolve"})
+    #: True when integer inputs give exact results whatever their size (no transform round-off).
+    exact: bool = False
 
     def unavailable_reason(self) -> str | None:
         """Why the backend cannot run here, or None if it can."""
@@ -102,6 +137,31 @@ class Backend:
     def available(self) -> bool:
         """True when :meth:`unavailable_reason` is None."""
         return self.unavailable_reason() is None
+
+    def supports(self, operation: str) -> bool:
+        """True when this backend runs ``operation`` (one of :data:`OPERATIONS`)."""
+        return operation in self.operations
+
+    def ops(self, context=None):
+        """The :class:`~sigconv.compute.ops.ArrayOps` this backend computes with, for ``context``.
+
+        Raises
+        ------
+        BackendUnavailableError
+            The backend runs convolutions only (no array operations).
+        """
+        raise BackendUnavailableError(
+            f"backend {self.name!r} computes convolutions only; correlate, deconvolve and impulse measure "
+            "need a backend with transforms (fft, or auto)"
+        )
+
+    def estimate(self, workload: Workload, context=None) -> Estimate | None:
+        """Predicted cost of ``workload`` here, or None when this backend does not price it.
+
+        ``"auto"`` picks the cheapest of the backends that give an estimate;
+        a backend that gives none is used only when named.
+        """
+        return None
 
     def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Full linear convolution along axis 0.
@@ -119,12 +179,21 @@ class Backend:
         """
         raise NotImplementedError
 
-    def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None):
+    def convolve_planned(self, x: np.ndarray, h: np.ndarray, context=None, plan=None) -> np.ndarray:
+        """:meth:`convolve_full` with the execution context and the plan of :meth:`estimate`, when it made one.
+
+        The default ignores both; backends that plan override this.
+        """
+        return self.convolve_full(x, h)
+
+    def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None,
+               context=None, plan=None):
         """A streaming engine that convolves input blocks with ``h`` along ``routes``.
 
         The default runs :meth:`convolve_full` block by block and adds the
-        overlapping tails (:class:`sigconv.compute.engine.BlockOverlapAdd`), so every
-        backend streams; backends with a better scheme override this.
+        overlapping tails (:class:`sigconv.compute.engine.BlockOverlapAdd`),
+        so every backend streams; backends with a better scheme override
+        this.
 
         Parameters
         ----------
@@ -138,12 +207,16 @@ class Backend:
             Expected input length, when known.
         block : int, optional
             Block length chosen by the user (``--block``).
+        context : ExecutionContext, optional
+            Threads the engine may use.
+        plan : object, optional
+            What :meth:`estimate` planned for this job (so it is not planned twice).
         """
         from ..compute.engine import BlockOverlapAdd
 
         return BlockOverlapAdd(self, h, routes, in_channels, out_channels, block=block or (1 << 16), dtype=dtype)
 
-    def convolve(self, x: np.ndarray, h: np.ndarray, mode: str = "full") -> np.ndarray:
+    def convolve(self, x: np.ndarray, h: np.ndarray, mode: str = "full", *, context=None, plan=None) -> np.ndarray:
         """Convolve ``x`` with ``h`` along axis 0.
 
         Parameters
@@ -152,6 +225,9 @@ class Backend:
             Real float arrays, shape ``(frames,)`` or ``(frames, channels)``.
         mode : {'full', 'same', 'valid'}
             Output length as in ``scipy.signal.convolve``.
+        context : ExecutionContext, optional
+        plan : object, optional
+            As for :meth:`stream`.
 
         Returns
         -------
@@ -160,7 +236,7 @@ class Backend:
         """
         check_mode(mode)
         x2, h2, squeeze = pair_channels(np.asarray(x), np.asarray(h))
-        out = self.convolve_full(x2, h2)[mode_slice(x2.shape[0], h2.shape[0], mode)]
+        out = self.convolve_planned(x2, h2, context, plan)[mode_slice(x2.shape[0], h2.shape[0], mode)]
         return out[:, 0] if squeeze else out
 
     def __repr__(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend
+from .base import Backend, Estimate, Workload
 
 __all__ = ["DirectBackend"]
 
@@ -14,10 +14,19 @@ class DirectBackend(Backend):
 
     Cost grows as ``len(x) * len(h)``; no transform round-off, so integer
     inputs give exact results as long as the sums fit the float mantissa.
+    It runs convolutions only: the other operations are spectral.
     """
 
     name = "direct"
-    description = "time domain (numpy), exact; best for short kernels"
+    description = "time domain (numpy), exact; best for short kernels; convolve only"
+    exact = True
+
+    def estimate(self, workload: Workload, context=None) -> Estimate | None:
+        if workload.operation != "convolve":
+            return None
+        from .planner import predict_direct
+
+        return Estimate(predict_direct(workload.known_frames, workload.taps, workload.paths, workload.dtype))
 
     def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
         channels = max(x.shape[1], h.shape[1])

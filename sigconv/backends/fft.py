@@ -1,10 +1,11 @@
-"""The ``fft`` backend: partitioned overlap-save with real FFTs (pyFFTW or scipy.fft)."""
+"""The ``fft`` backend: partitioned overlap-save and every spectral operation, on FFTW or scipy.fft."""
 
 from __future__ import annotations
 
+
 import numpy as np
 
-from .base import Backend
+from .base import Backend, Estimate, Workload
 
 __all__ = ["FFTBackend"]
 
@@ -19,38 +20,95 @@ LANES_MIN_FFT = 1 << 12
 
 
 class FFTBackend(Backend):
-    """Frequency-domain convolution by (partitioned) overlap-save.
+    """Frequency-domain convolution by (partitioned) overlap-save, and the spectral operations.
 
-    The planner (:mod:`sigconv.backends.planner`) picks one transform of the whole
-    result for short jobs, plain overlap-save with a large transform for
-    long signals, or uniformly partitioned overlap-save for long IRs.
-    Round-off is about 1e-15 of the output's peak in float64 (1e-7 in
-    float32).
+    The planner (:mod:`sigconv.backends.planner`) picks one transform of
+    the whole result for short jobs, plain overlap-save with a large
+    transform for long signals, or uniformly partitioned overlap-save for
+    long IRs. Round-off is about 1e-15 of the output's peak in float64
+    (1e-7 in float32). Transforms run on FFTW (pyFFTW) when it is
+    installed, else on scipy.fft; ``library`` forces one.
+
+    Parameters
+    ----------
+    library : {'auto', 'pyfftw', 'scipy'}, optional
+        ``auto`` (default): pyFFTW when it imports and ``$SIGCONV_FFT`` is
+        not ``scipy``.
     """
 
     name = "fft"
     description = "frequency domain, partitioned overlap-save (pyFFTW when installed, else scipy.fft)"
+    operations = frozenset({"convolve", "correlate", "deconvolve", "measure"})
 
-    def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None):
+    def __init__(self, library: str = "auto"):
+        self.library = library
+
+    def _uses_fftw(self) -> bool:
+        if self.library == "auto":
+            from ..compute.fftw import pyfftw_available
+
+            return pyfftw_available()
+        return self.library == "pyfftw"
+
+    def ops(self, context=None):
+        """FFTW's ops when pyFFTW is in use, else NumPy with scipy.fft; ``context``'s threads per transform."""
+        from ..compute.context import resolve_context
+
+        threads = resolve_context(context).resolved_threads
+        if self._uses_fftw():
+            from ..compute.fftw import FFTWOps
+
+            return FFTWOps(threads)
+        from ..compute.ops import ArrayOps
+
+        return ArrayOps(threads)
+
+    def fft_library(self) -> str:
+        """``"pyfftw"`` or ``"scipy"``: the transforms this backend runs here."""
+        return "pyfftw" if self._uses_fftw() else "scipy"
+
+    def estimate(self, workload: Workload, context=None) -> Estimate | None:
+        from .planner import plan_convolution, predict_transforms
+
+        library = self.fft_library()
+        if workload.operation == "convolve":
+            if min(workload.known_frames, workload.taps) <= 1:
+                return None  # a scaling: nothing for transforms to gain
+            plan = plan_convolution(workload, library)
+            return Estimate(plan.seconds, plan)
+        return Estimate(predict_transforms(workload, library))
+
+    def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None,
+               context=None, plan=None):
         """A streaming engine for this IR (see :meth:`Backend.stream`)."""
+        from ..compute.context import resolve_context
         from ..compute.engine import ChannelLanes, OverlapSave, independent_channels
-        from ..compute.transforms import fft_threads
-        from .planner import choose_plan
+        from .planner import plan_convolution
 
-        n = n_hint if n_hint is not None else 48000 * 600
-        plan = choose_plan(n, h.shape[0], in_channels, out_channels, len(routes), dtype, method="fft", partition=block)
-        threads = fft_threads()
+        if plan is None or getattr(plan, "method", None) != "fft":
+            workload = Workload("convolve", n_hint, h.shape[0], in_channels, out_channels, len(routes),
+                                np.dtype(dtype).name, partition=block)
+            plan = plan_convolution(workload, self.fft_library())
+        context = resolve_context(context)
+        threads = context.resolved_threads
         if (threads > 1 and in_channels > 1 and plan.fft_size >= LANES_MIN_FFT
                 and independent_channels(routes, in_channels, out_channels)):
             return ChannelLanes(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,
-                                workers=threads)
-        return OverlapSave(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype)
+                                workers=threads, ops=self.ops(context))
+        return OverlapSave(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,
+                           ops=self.ops(context))
 
-    def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    def convolve_planned(self, x: np.ndarray, h: np.ndarray, context=None, plan=None) -> np.ndarray:
         from ..compute.engine import run_engine
         from ..compute.routing import Route
 
         channels = max(x.shape[1], h.shape[1])
         routes = [Route(c % x.shape[1], c % h.shape[1], c) for c in range(channels)]
-        engine = self.stream(h, routes, x.shape[1], channels, np.result_type(x, h), n_hint=x.shape[0])
+        engine = self.stream(h, routes, x.shape[1], channels, np.result_type(x, h), n_hint=x.shape[0],
+                             context=context, plan=plan)
         return run_engine(engine, x)
+
+    def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        return self.convolve_planned(x, h)
+
+

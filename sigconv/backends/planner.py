@@ -1,4 +1,11 @@
-"""Choose how to convolve: direct or FFT, and the FFT engine's partition and transform sizes.
+"""The one planner: which backend runs a job (``auto``), and how the FFT engine partitions a convolution.
+
+:func:`choose_backend` asks every available backend that runs the job's
+operation for an :class:`~sigconv.backends.base.Estimate` of its
+:class:`~sigconv.backends.base.Workload` and takes the cheapest; the
+estimate carries the backend's plan, so the job is planned once. Integer
+inputs stay exact: above 2^52 (the float64 mantissa) only exact backends
+qualify, as ``scipy.signal.choose_conv_method`` keeps them.
 
 The run time of each candidate is predicted from an operation count weighted
 by costs measured on the 2-core development machine (2026-11-25):
@@ -34,11 +41,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import BackendUnavailableError
+from .base import Backend, Estimate, Workload
 from .calibration import load_tuned_costs
-from ..compute.transforms import fft_library, wisdom_available
 from .hop_costs import HOP_SECONDS
 
-__all__ = ["Plan", "plan_fft", "predict_direct", "choose_plan"]
+__all__ = ["Plan", "plan_fft", "plan_convolution", "predict_direct", "predict_transforms", "choose_backend",
+           "choose_plan"]
+
+#: Largest integer result magnitude that float64 transforms (then rounding) keep exact.
+EXACT_FLOAT_LIMIT = 2**52 - 1
 
 _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and path
 # direct: per multiply-add and per input sample, each per path, fitted to
@@ -92,13 +104,14 @@ class Plan:
     seconds: float
 
 
-def _hop_table(dtype: str) -> dict[int, float]:
-    """Seconds per 2-channel hop by transform length for the FFT library in use.
+def _hop_table(dtype: str, library: str) -> dict[int, float]:
+    """Seconds per 2-channel hop by transform length for ``library`` ("pyfftw" or "scipy").
 
     Where ``sigconv tune`` made FFTW plans it also timed the engine with
     them on this machine, and those timings count.
     """
-    library = fft_library()
+    from ..compute.fftw import wisdom_available
+
     table = HOP_SECONDS[(library, dtype)]
     if library == "pyfftw" and wisdom_available():
         tuned = load_tuned_costs().get(dtype)
@@ -129,7 +142,7 @@ def _transform_seconds(size: int, table: dict[int, float], keys: list[int]) -> f
 
 
 def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int, dtype: str,
-             partition: int | None = None) -> Plan:
+             partition: int | None = None, library: str = "scipy") -> Plan:
     """Cheapest overlap-save plan for ``total`` output frames and an ``m``-tap IR.
 
     Candidates: one partition with each measured transform length whose
@@ -140,9 +153,8 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     length (the ``--block`` option).
     """
     candidates: list[Plan] = []
-    table = _hop_table(dtype)
+    table = _hop_table(dtype, library)
     keys = sorted(table)
-    library = fft_library()
 
     def consider(part: int, size: int) -> None:
         parts = 1 if part >= m else -(-m // part)
@@ -189,14 +201,97 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     return min(candidates, key=lambda p: p.seconds)
 
 
+def plan_convolution(workload: Workload, library: str) -> Plan:
+    """The overlap-save plan for a convolution :class:`Workload` on the FFT library ``library``.
+
+    Jobs longer than 2^25 output frames get the plan of that length, so
+    that their memory (set by the transform size) does not grow with the
+    input: 1 h of mono through a 3 s stereo IR chose 2^19 points and
+    120 MB, 10 min 409,600 and 100 MB.
+    """
+    n, m = workload.known_frames, workload.taps
+    total = n + m - 1
+    planned = min(total, _PLAN_HORIZON)
+    plan = plan_fft(planned, m, workload.in_channels, workload.out_channels, workload.paths, workload.dtype,
+                    workload.partition, library)
+    if planned < total:
+        plan = dataclasses.replace(plan, seconds=plan.seconds * total / planned)
+    return plan
+
+
+def predict_transforms(workload: Workload, library: str) -> float:
+    """Seconds of a spectral operation (correlate, deconvolve, measure): transforms of the whole signals.
+
+    Priced as three transforms per channel at the fast length covering
+    both signals, from the same hop-cost table as convolution. Only
+    backends that run transforms give these estimates, so the figure
+    matters when several of them (CPU and GPU) compete.
+    """
+    size = max(64, workload.known_frames + workload.taps)
+    table = _hop_table(workload.dtype, library)
+    channels = workload.in_channels + workload.out_channels
+    return 3 * channels * _transform_seconds(size, table, sorted(table)) + _HOP_OVERHEAD
+
+
 def predict_direct(total_inputs: int, m: int, paths: int, dtype: str) -> float:
     """Predicted seconds of the direct method."""
     return paths * (total_inputs * m * _DIRECT_SECONDS[dtype] + (total_inputs + m) * _DIRECT_SAMPLE_SECONDS[dtype]) + 2.5e-6
 
 
+def choose_backend(name: str, workload: Workload, context=None) -> tuple[Backend, Estimate | None]:
+    """The backend that runs ``workload``, and its estimate (with its plan) when it gave one.
+
+    Parameters
+    ----------
+    name : str
+        A backend name, or ``"auto"``: the cheapest estimate among the
+        available backends that run ``workload.operation``.
+    workload : Workload
+    context : ExecutionContext, optional
+
+    Raises
+    ------
+    BackendUnavailableError
+        Unknown or unavailable backend, or one that does not run the
+        operation; for ``auto``, no backend runs it.
+
+    Examples
+    --------
+    >>> choose_backend("auto", Workload("convolve", 10**6, 3))[0].name
+    'direct'
+    >>> choose_backend("auto", Workload("convolve", 10**6, 10**4))[0].name
+    'fft'
+    >>> choose_backend("auto", Workload("correlate", 10**6, 10**6))[0].name
+    'fft'
+    """
+    from .registry import AUTO, available_backends, get_backend
+
+    operation = workload.operation
+    if name != AUTO:
+        backend = get_backend(name)
+        if not backend.supports(operation):
+            runs = ", ".join(sorted(b.name for b in available_backends() if b.supports(operation)))
+            raise BackendUnavailableError(
+                f"backend {name!r} does not run {operation} (it runs {', '.join(sorted(backend.operations))}); "
+                f"use auto or one of: {runs}"
+            )
+        return backend, backend.estimate(workload, context)
+    exact_only = workload.integer_bound is not None and workload.integer_bound > EXACT_FLOAT_LIMIT
+    best = None
+    for backend in available_backends():
+        if not backend.supports(operation) or (exact_only and not backend.exact):
+            continue
+        estimate = backend.estimate(workload, context)
+        if estimate is not None and (best is None or estimate.seconds < best[1].seconds):
+            best = (backend, estimate)
+    if best is None:
+        raise BackendUnavailableError(f"no available backend runs {operation}; see `sigconv backends`")
+    return best
+
+
 def choose_plan(n: int, m: int, in_channels: int, out_channels: int, paths: int, dtype=np.float64,
                 method: str = "auto", partition: int | None = None) -> Plan:
-    """The plan for convolving ``n`` input frames with an ``m``-tap IR.
+    """The plan :func:`choose_backend` makes for convolving ``n`` input frames with an ``m``-tap IR.
 
     Parameters
     ----------
@@ -206,7 +301,8 @@ def choose_plan(n: int, m: int, in_channels: int, out_channels: int, paths: int,
         Channel counts and number of input-to-output paths.
     dtype : numpy dtype
         Computation precision.
-    method : {'auto', 'direct', 'fft'}
+    method : str
+        A backend name (``direct``, ``fft``) or ``auto``.
     partition : int, optional
         Force the partition length (``--block``).
 
@@ -218,18 +314,10 @@ def choose_plan(n: int, m: int, in_channels: int, out_channels: int, paths: int,
     >>> plan.method, plan.fft_size >= 2 * plan.partition
     ('fft', True)
     """
-    dtype = np.dtype(dtype).name
-    total = n + m - 1
-    if method == "direct" or (method == "auto" and min(n, m) <= 1):
-        return Plan("direct", m, 0, n, predict_direct(n, m, paths, dtype))
-    # longer jobs get the plan of this length, so that their memory (set by
-    # the transform size) does not grow with the input: 1 h of mono through
-    # a 3 s stereo IR chose 2^19 points and 120 MB, 10 min 409,600 and 100 MB
-    planned = min(total, _PLAN_HORIZON)
-    fft = plan_fft(planned, m, in_channels, out_channels, paths, dtype, partition)
-    if planned < total:
-        fft = dataclasses.replace(fft, seconds=fft.seconds * total / planned)
-    if method == "fft":
-        return fft
-    direct = predict_direct(n, m, paths, dtype)
-    return fft if fft.seconds < direct else Plan("direct", m, 0, n, direct)
+    workload = Workload("convolve", n, m, in_channels, out_channels, paths, np.dtype(dtype).name,
+                        partition=partition)
+    backend, estimate = choose_backend(method, workload)
+    if isinstance(getattr(estimate, "plan", None), Plan):
+        return estimate.plan
+    seconds = estimate.seconds if estimate is not None else math.nan
+    return Plan(backend.name, m, 0, n, seconds)

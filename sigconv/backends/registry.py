@@ -24,6 +24,7 @@ __all__ = [
     "register_backend",
     "get_backend",
     "backend_statuses",
+    "available_backends",
     "known_backends",
     "refresh_plugins",
 ]
@@ -44,6 +45,7 @@ _origins: dict[str, str] = {name: "built-in" for name in _BUILTIN}
 _instances: dict[str, Backend] = {}
 _load_errors: dict[str, str] = {}
 _plugins_scanned = False
+_available: tuple[Backend, ...] | None = None  # cached for auto's look-ups; reset by any registration
 
 #: Read-only view of every registered name and what it points to.
 known_backends = MappingProxyType(_targets)
@@ -82,9 +84,10 @@ def refresh_plugins() -> None:
 
     Plugins that were already registered stay; newly installed ones appear.
     """
-    global _plugins_scanned
+    global _plugins_scanned, _available
     with _lock:
         _plugins_scanned = False
+        _available = None
 
 
 def register_backend(name: str, backend, clobber: bool = False) -> None:
@@ -115,10 +118,12 @@ def register_backend(name: str, backend, clobber: bool = False) -> None:
     >>> get_backend("mine").name
     'mine'
     """
+    global _available
     if name == AUTO:
         raise UsageError("'auto' is reserved for sigconv's own choice of backend")
     _scan_plugins()
     with _lock:
+        _available = None
         if name in _targets and not clobber:
             raise UsageError(f"a backend named {name!r} is already registered; pass clobber=True to replace it")
         _targets[name] = backend
@@ -137,7 +142,10 @@ def _instantiate(name: str, target) -> Backend:
     backend = target if isinstance(target, Backend) else target()
     for needed in ("name", "description", "unavailable_reason", "convolve"):
         if not hasattr(backend, needed):
-            raise TypeError(f"{type(backend).__name__} has no {needed!r}; a backend needs name, description, unavailable_reason() and convolve()")
+            raise BackendUnavailableError(
+                f"{type(backend).__name__} has no {needed!r}; a backend needs name, description, "
+                "unavailable_reason() and convolve()"
+            )
     return backend
 
 
@@ -178,6 +186,16 @@ def backend_statuses() -> list[BackendStatus]:
             reason = f"availability check failed ({type(exc).__name__}: {exc})"
         rows.append(BackendStatus(name, backend.description, reason is None, reason, _origins[name]))
     return rows
+
+
+def available_backends() -> tuple[Backend, ...]:
+    """Every registered backend that is available here, built-ins first (cached until a registration)."""
+    global _available
+    _scan_plugins()
+    with _lock:
+        if _available is None:
+            _available = tuple(get_backend(status.name) for status in backend_statuses() if status.available)
+        return _available
 
 
 def _available_names() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .allocator import reuse_freed_blocks
+from .process import reuse_freed_blocks, shorten_switch_interval
 from .errors import SigconvGroup
 from .options import _remember_debug
 
@@ -41,4 +41,5 @@ def main():
       sigconv backends
     """
     reuse_freed_blocks()
+    shorten_switch_interval()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..backends import AUTO, MODES
+from ..backends.registry import AUTO
+from ..compute.modes import MODES
 from ..convolution.mixing import NORMALIZE_CHOICES
-from ..convolution.files import convolve_file
+from ..convolution.files import ConvolveJob, ConvolveSettings
 from ..progress import progress_bar
 from .common import report_clipping, report_notes
 from .options import common_options, io_options, resolve_output
@@ -60,12 +61,10 @@ def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, 
     """
     output = resolve_output(io.output)
     with progress_bar("convolving", quiet) as update:
-        report = convolve_file(
-            input_path, ir_path, output, mode=mode, backend=backend, wet=wet, dry=dry, gain_db=gain_db,
-            normalize=normalize, precision=int(precision), resample_ir=resample_ir,
-            trim_db=trim_db if trim_ir else None, predelay_ms=predelay_ms, block=block,
-            input_format=io.input_format, rate=io.rate, format=io.format, subtype=io.subtype, progress=update,
-        )
+        settings = ConvolveSettings(mode=mode, backend=backend, wet=wet, dry=dry, gain_db=gain_db,
+                                    normalize=normalize, precision=int(precision), resample_ir=resample_ir,
+                                    trim_db=trim_db if trim_ir else None, predelay_ms=predelay_ms, block=block)
+        report = ConvolveJob(input_path, ir_path, output, settings, io.files).run(progress=update)
     report_notes(report.notes, quiet)
     report_clipping(report.write)
 

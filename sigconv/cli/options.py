@@ -53,6 +53,13 @@ class IOOptions:
     input_format: str | None
     rate: float | None
 
+    @property
+    def files(self):
+        """The library's :class:`~sigconv.io.options.FileOptions` for these settings."""
+        from ..io.options import FileOptions
+
+        return FileOptions(self.input_format, self.rate, self.format, self.subtype)
+
 
 def io_options(fn):
     """``-o``, ``--format``, ``--subtype``, ``--input-format``, ``--rate``, gathered into ``io``."""

@@ -6,8 +6,6 @@ import time
 
 import click
 
-from ..errors import BackendUnavailableError
-from ..compute.transforms import fft_library, tune
 from ..progress import task_progress
 
 
@@ -33,8 +31,8 @@ def tune_command(max_size, precision, quiet):
       sigconv tune
       sigconv tune --precision 64 --max-size 524288
     """
-    if fft_library() != "pyfftw":
-        raise BackendUnavailableError("sigconv tune needs pyFFTW, which is not installed: pip install 'sigconv[fast]'")
+    from ..backends.tuning import tune
+
     dtypes = {"64": ["float64"], "32": ["float32"], "both": ["float64", "float32"]}[precision]
     started = time.perf_counter()
     with task_progress("measuring FFT plans", quiet) as update:

@@ -23,14 +23,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .transforms import InPlaceRealFFT, RealFFT
+from ..errors import UsageError
+from .ops import ArrayOps
 from .routing import Route, sum_paths
 
 __all__ = ["StreamEngine", "OverlapSave", "ChannelLanes", "BlockOverlapAdd", "run_engine", "independent_channels"]
 
 
 class StreamEngine:
-    """Interface of a streaming convolution engine."""
+    """Interface of a streaming convolution engine.
+
+    Blocks go in and come out as host (NumPy) arrays, whatever the
+    engine's :class:`~sigconv.compute.ops.ArrayOps` computes on. An engine
+    that holds threads or device memory frees them in :meth:`close`; every
+    engine is a context manager that calls it.
+    """
 
     out_channels: int
     dtype: np.dtype
@@ -43,16 +50,29 @@ class StreamEngine:
         """Return the remaining outputs, up to ``n + m - 1`` in all."""
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Free the engine's threads and buffers; it cannot be used afterwards. Safe to call twice."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
 
 def run_engine(engine: StreamEngine, x: np.ndarray, block: int = 1 << 18) -> np.ndarray:
-    """Convolve an in-memory ``(frames, channels)`` array through ``engine``; returns the full result."""
-    parts = [engine.push(x[start : start + block]) for start in range(0, x.shape[0], block)]
-    parts.append(engine.finish())
+    """Convolve an in-memory ``(frames, channels)`` array through ``engine``; returns the full result.
+
+    The engine is closed afterwards, also when a push fails.
+    """
+    with engine:
+        parts = [engine.push(x[start : start + block]) for start in range(0, x.shape[0], block)]
+        parts.append(engine.finish())
     return np.concatenate(parts, axis=0)
 
 
 class _Pending:
-    """Input samples waiting for a whole hop, channel-major."""
+    """Input samples waiting for a whole hop, channel-major, on the engine's device."""
 
     def __init__(self):
         self.chunks: list[np.ndarray] = []
@@ -102,12 +122,15 @@ class OverlapSave(StreamEngine):
         ``N - m + 1``) or ``2 B`` (several partitions, hop ``B``).
     dtype : numpy dtype
         ``float64`` or ``float32``.
-    threads : int, optional
-        Threads per transform; default :func:`sigconv.compute.transforms.fft_threads`.
+    ops : ArrayOps, optional
+        Arrays and transforms (with their thread count); default NumPy and
+        scipy.fft on one thread.
     """
 
     def __init__(self, h: np.ndarray, routes: Sequence[Route], in_channels: int, out_channels: int,
-                 partition: int, fft_size: int, dtype=np.float64, threads: int | None = None):
+                 partition: int, fft_size: int, dtype=np.float64, ops: ArrayOps | None = None):
+        self.ops = ops = ops if ops is not None else ArrayOps()
+        xp = ops.xp
         self.dtype = np.dtype(dtype)
         m = h.shape[0]
         self.taps = m
@@ -116,12 +139,13 @@ class OverlapSave(StreamEngine):
         if partition >= m:
             partition, parts = m, 1
             if fft_size < m:
-                raise ValueError(f"fft_size {fft_size} is shorter than the IR ({m} taps)")
+                raise UsageError(f"the transform length {fft_size} is shorter than the IR ({m} taps)")
             self.hop = fft_size - m + 1
         else:
             parts = math.ceil(m / partition)
             if fft_size < 2 * partition - 1:
-                raise ValueError(f"fft_size {fft_size} must be at least 2 * partition - 1 = {2 * partition - 1}")
+                raise UsageError(f"the transform length {fft_size} must be at least 2 * partition - 1 = "
+                                 f"{2 * partition - 1}")
             self.hop = partition
         self.partition, self.parts, self.fft_size = partition, parts, fft_size
         targets = [r.target for r in self.routes]
@@ -140,44 +164,44 @@ class OverlapSave(StreamEngine):
         self._pushed = 0
         self._emitted = 0
         self._in_place = None
+        #: the transform library: "pyfftw", "scipy", or another ops' name
+        self.fft_library = ops.name
+        hc = ops.to_device(np.ascontiguousarray(h.T, dtype=self.dtype))
         if parts == 1 and self._vectorised:
-            self._setup_in_place(h, threads)
+            self._setup_in_place(hc)
             return
-        self._forward = RealFFT(fft_size, in_channels, self.dtype, threads)
-        self._inverse = (RealFFT(fft_size, out_channels, self.dtype, threads) if out_channels != in_channels
+        self._forward = ops.real_fft(fft_size, in_channels, self.dtype)
+        self._inverse = (ops.real_fft(fft_size, out_channels, self.dtype) if out_channels != in_channels
                          else self._forward)
         bins = self._forward.bins
-        kernel_fft = RealFFT(fft_size, h.shape[1], self.dtype, threads)
-        self._spectra = np.empty((parts, h.shape[1], bins), dtype=self._forward.complex_dtype)
-        hc = np.ascontiguousarray(h.T, dtype=self.dtype)
+        kernel_fft = ops.real_fft(fft_size, h.shape[1], self.dtype)
+        self._spectra = xp.empty((parts, h.shape[1], bins), dtype=self._forward.complex_dtype)
         for p in range(parts):
             self._spectra[p] = kernel_fft.forward(hc[:, p * partition : (p + 1) * partition])
         # frequency-domain delay line: slot (k - p) % P holds the spectrum of hop k - p
-        self._delay_line = np.zeros((parts, in_channels, bins), dtype=self._forward.complex_dtype) if parts > 1 else None
-        self._product = np.empty(bins, dtype=self._forward.complex_dtype)
+        self._delay_line = xp.zeros((parts, in_channels, bins), dtype=self._forward.complex_dtype) if parts > 1 else None
+        self._product = xp.empty(bins, dtype=self._forward.complex_dtype)
         self._frame = self._forward.frame
         self._frame[:] = 0
-        #: "pyfftw" or "scipy": the FFT library the engine's transforms use
-        self.fft_library = self._forward.library
 
-    def _setup_in_place(self, h: np.ndarray, threads: int | None) -> None:
+    def _setup_in_place(self, hc) -> None:
         """Plain overlap-save on channel-parallel paths: one buffer, transformed in place.
 
         The frame's first ``fft_size - hop`` samples (the last input of the
         hop before) are kept aside, since the transform overwrites them;
         ``1 / fft_size`` is folded into the IR spectra.
         """
-        fft = InPlaceRealFFT(self.fft_size, self.in_channels, self.dtype, threads)
+        ops = self.ops
+        fft = ops.in_place_fft(self.fft_size, self.in_channels, self.dtype)
         rows = self._kernel_rows.stop
-        kernel = InPlaceRealFFT(self.fft_size, rows, self.dtype, threads) if rows != self.in_channels else fft
+        kernel = ops.in_place_fft(self.fft_size, rows, self.dtype) if rows != self.in_channels else fft
         kernel.real[:] = 0
-        kernel.real[:, : h.shape[0]] = h[:, :rows].T
+        kernel.real[:, : hc.shape[1]] = hc[:rows]
         kernel.forward()
         self._spectra = kernel.spectrum[None, :rows] * (1.0 / self.fft_size)
         fft.real[:] = 0
         self._in_place = fft
-        self.fft_library = fft.library
-        self._history = np.zeros((self.in_channels, self.fft_size - self.hop), dtype=self.dtype)
+        self._history = ops.zeros((self.in_channels, self.fft_size - self.hop), self.dtype)
 
     def _process_hop_in_place(self, out: np.ndarray | None) -> np.ndarray:
         hop, fft, keep = self.hop, self._in_place, self.fft_size - self.hop
@@ -185,7 +209,7 @@ class OverlapSave(StreamEngine):
         self._pending.take_into(fft.real[:, keep:])
         self._history[...] = fft.real[:, hop:]
         fft.forward()
-        np.multiply(fft.spectrum, self._spectra[0], out=fft.spectrum)
+        self.ops.xp.multiply(fft.spectrum, self._spectra[0], out=fft.spectrum)
         fft.inverse()
         self._hops += 1
         return self._emit(fft.real, out)
@@ -199,7 +223,7 @@ class OverlapSave(StreamEngine):
         frames, float64 to float32).
         """
         if out is None:
-            out = np.empty((self.hop, self.out_channels), dtype=self.output_dtype)
+            out = self.ops.xp.empty((self.hop, self.out_channels), dtype=self.output_dtype)
         for channel in range(self.out_channels):
             out[:, channel] = result[channel, self.fft_size - self.hop :]
         return out
@@ -220,34 +244,34 @@ class OverlapSave(StreamEngine):
         def delayed(p):
             return spectrum if self._delay_line is None else self._delay_line[(slot - p) % self.parts]
 
-        acc, product = self._inverse.spectrum, self._product
+        acc, product, xp = self._inverse.spectrum, self._product, self.ops.xp
         if self._vectorised:
-            np.multiply(self._spectra[0, self._kernel_rows], delayed(0), out=acc)
+            xp.multiply(self._spectra[0, self._kernel_rows], delayed(0), out=acc)
             for p in range(1, self.parts):
                 acc += self._spectra[p, self._kernel_rows] * delayed(p)
         else:
             acc[:] = 0
             for route in self.routes:
                 for p in range(self.parts):
-                    np.multiply(self._spectra[p, route.kernel], delayed(p)[route.source], out=product)
+                    xp.multiply(self._spectra[p, route.kernel], delayed(p)[route.source], out=product)
                     acc[route.target] += product
         self._hops += 1
         return self._emit(self._inverse.inverse_spectrum(), out)
 
     def push(self, block: np.ndarray) -> np.ndarray:
-        self._pending.add(block)
+        self._pending.add(self.ops.to_device(block))
         self._pushed += block.shape[0]
         outputs = []
         while self._pending.size >= self.hop:
             outputs.append(self._process_hop())
         return self._collect(outputs)
 
-    def _collect(self, outputs: list[np.ndarray]) -> np.ndarray:
+    def _collect(self, outputs: list) -> np.ndarray:
         if not outputs:
             return np.empty((0, self.out_channels), dtype=self.output_dtype)
-        out = np.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0]
+        out = self.ops.xp.concatenate(outputs, axis=0) if len(outputs) > 1 else outputs[0]
         self._emitted += out.shape[0]
-        return out
+        return self.ops.to_host(out)
 
     def finish(self) -> np.ndarray:
         total = self._pushed + self.taps - 1
@@ -256,7 +280,7 @@ class OverlapSave(StreamEngine):
         while emitted < total:
             missing = self.hop - self._pending.size
             if missing > 0:
-                self._pending.add(np.zeros((missing, self.in_channels), dtype=self.dtype))
+                self._pending.add(self.ops.zeros((missing, self.in_channels), self.dtype))
             out = self._process_hop()
             outputs.append(out[: total - emitted])
             emitted += out.shape[0]
@@ -292,25 +316,34 @@ class ChannelLanes(StreamEngine):
     workers : int
         Threads the lanes are shared among (lane ``c`` runs on worker
         ``c % workers``, always the same thread, so its hops stay in order).
+    ops : ArrayOps, optional
+        As for :class:`OverlapSave`; each lane transforms on one thread.
+
+    An error in a lane is raised by the :meth:`push` or :meth:`finish`
+    that collects the lane's work. :meth:`close` (or leaving a ``with``
+    block) stops the worker threads.
     """
 
     def __init__(self, h: np.ndarray, routes: Sequence[Route], in_channels: int, out_channels: int,
-                 partition: int, fft_size: int, dtype=np.float64, workers: int = 2):
+                 partition: int, fft_size: int, dtype=np.float64, workers: int = 2, ops: ArrayOps | None = None):
         import weakref
         from concurrent.futures import ThreadPoolExecutor
 
         if not independent_channels(routes, in_channels, out_channels):
-            raise ValueError("ChannelLanes needs one path from each input channel to the same output channel")
+            raise UsageError("channel lanes need one path from each input channel to the same output channel")
+        self.ops = ops if ops is not None else ArrayOps()
+        lane_ops = self.ops.with_threads(1)
         by_target = sorted(routes, key=lambda r: r.target)
         self.lanes = [OverlapSave(h[:, r.kernel : r.kernel + 1], [Route(0, 0, 0)], 1, 1, partition, fft_size,
-                                  dtype, threads=1) for r in by_target]
+                                  dtype, ops=lane_ops) for r in by_target]
+        self.fft_library = self.ops.name
         first = self.lanes[0]
         self.dtype, self.out_channels, self.taps = first.dtype, out_channels, first.taps
         self.hop, self.partition, self.parts, self.fft_size = first.hop, first.partition, first.parts, first.fft_size
         self.workers = max(1, min(int(workers), len(self.lanes)))
         self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"sigconv-lane{w}") for w in range(self.workers)]
-        for thread in self._threads:
-            weakref.finalize(self, thread.shutdown, wait=False)
+        # a safety net for engines that are dropped without close()
+        self._finalizers = [weakref.finalize(self, thread.shutdown, wait=False) for thread in self._threads]
         self._pushed = 0
         self._scheduled = 0  # output frames handed to the workers so far
         self._in_flight = None  # (futures, output) of the last push
@@ -327,8 +360,10 @@ class ChannelLanes(StreamEngine):
 
     def _schedule(self, block: np.ndarray | None, hops: int):
         """Have the workers add ``block`` (or zeros filling ``hops`` hops) to their lanes and run ``hops`` hops."""
-        hop = self.hop
-        out = np.empty((hops * hop, self.out_channels), dtype=self.output_dtype)
+        hop, ops = self.hop, self.ops
+        if self._threads is None:
+            raise UsageError("this engine was closed; make a new one")
+        out = ops.xp.empty((hops * hop, self.out_channels), dtype=self.output_dtype)
 
         def run(worker: int) -> None:
             for channel in range(worker, len(self.lanes), self.workers):
@@ -337,7 +372,7 @@ class ChannelLanes(StreamEngine):
                     lane._pending.add(block[:, channel : channel + 1])
                 missing = hops * hop - lane._pending.size
                 if missing > 0:
-                    lane._pending.add(np.zeros((missing, 1), dtype=self.dtype))
+                    lane._pending.add(ops.zeros((missing, 1), self.dtype))
                 for k in range(hops):
                     lane._process_hop(out[k * hop : (k + 1) * hop, channel : channel + 1])
 
@@ -352,13 +387,14 @@ class ChannelLanes(StreamEngine):
         self._in_flight = None
         for future in futures:
             future.result()
-        return out
+        return self.ops.to_host(out)
 
     def push(self, block: np.ndarray) -> np.ndarray:
         # each lane's input waiting for a hop is what was pushed less what was scheduled
         hops = (self._pushed + block.shape[0] - self._scheduled) // self.hop
         self._pushed += block.shape[0]
-        scheduled = self._schedule(block, hops)  # queued behind the work in flight, on the same threads
+        # queued behind the work in flight, on the same threads
+        scheduled = self._schedule(self.ops.to_device(block), hops)
         ready = self._collect()
         self._in_flight = scheduled
         return ready
@@ -369,6 +405,19 @@ class ChannelLanes(StreamEngine):
         self._in_flight = self._schedule(None, -(-remaining // self.hop))
         tail = self._collect()[:remaining]
         return np.concatenate([ready, tail]) if ready.shape[0] else tail
+
+    def close(self) -> None:
+        """Wait for the work in flight (its errors no longer matter) and stop the worker threads."""
+        if self._threads is None:
+            return
+        in_flight, self._in_flight = self._in_flight, None
+        for future in in_flight[0] if in_flight else ():
+            future.exception()
+        for finalizer in self._finalizers:
+            finalizer.detach()
+        for thread in self._threads:
+            thread.shutdown(wait=True)
+        self._threads = None
 
 
 class BlockOverlapAdd(StreamEngine):

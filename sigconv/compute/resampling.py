@@ -6,7 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import IncompatibleSignalsError, UsageError
+from ..errors import UsageError
+from ..signal import check_same_rate
 
 __all__ = ["resample", "resample_ratio", "ir_at_rate"]
 
@@ -84,8 +85,6 @@ def ir_at_rate(ir, rate: float, resample_ir: bool) -> np.ndarray:
     if ir.rate == rate:
         return ir.data
     if not resample_ir:
-        raise IncompatibleSignalsError(
-            f"the input is at {rate:g} Hz and the impulse response at {ir.rate:g} Hz; "
-            "resample one of them first, or pass --resample to resample the IR to the input's rate"
-        )
+        check_same_rate(rate, ir.rate, ("the input", "the impulse response"),
+                        "resample one of them first, or pass --resample to resample the IR to the input's rate")
     return resample(ir.data, ir.rate, rate, impulse_response=True)

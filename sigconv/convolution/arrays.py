@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends import AUTO, select_backend
-from ..backends.base import check_mode
+from ..backends.base import Workload
+from ..backends.registry import AUTO
+from ..compute.context import resolve_context
+from ..compute.modes import check_mode
 from ..errors import UsageError
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
 from ..compute.resampling import ir_at_rate
@@ -15,13 +17,37 @@ from ..validation import as_frames, dtype_for_precision
 
 __all__ = ["convolve", "convolve_signal", "channel_routing"]
 
-def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str) -> np.ndarray:
-    """Run every input-to-output path through one backend call and sum into the outputs."""
+
+def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str, context,
+                    integer_bound: float | None) -> np.ndarray:
+    """Run every input-to-output path through one backend call and sum into the outputs.
+
+    With ``integer_bound`` (integer inputs, unscaled) a transform's result
+    is rounded to the exact integers it approximates; the planner keeps
+    jobs whose results could pass 2^52 on an exact backend.
+    """
+    from ..backends.planner import choose_backend
+
     routes, outputs = routes_for(x.shape[1], h.shape[1])
     xs = x[:, [r.source for r in routes]]
     hs = h[:, [r.kernel for r in routes]]
-    engine = select_backend(backend, x.shape[0], h.shape[0], len(routes), x.dtype.name)
-    return sum_paths(engine.convolve(xs, hs, mode).reshape(-1, len(routes)), routes, outputs)
+    workload = Workload("convolve", x.shape[0], h.shape[0], len(routes), len(routes), len(routes), x.dtype.name,
+                        integer_bound=integer_bound)
+    chosen, estimate = choose_backend(backend, workload, context)
+    y = chosen.convolve(xs, hs, mode, context=context, plan=getattr(estimate, "plan", None))
+    if integer_bound is not None and not chosen.exact:
+        y = np.rint(y)
+    return sum_paths(y.reshape(-1, len(routes)), routes, outputs)
+
+
+def _integer_bound(x, h) -> float | None:
+    """``max|x| * max|h| * min(n, m)`` when both are integer arrays (scipy's bound), else None."""
+    kinds = "uib"
+    if x.dtype.kind not in kinds or h.dtype.kind not in kinds or x.size == 0 or h.size == 0:
+        return None
+    peak_x = float(np.max(np.abs(x.astype(np.float64))))
+    peak_h = float(np.max(np.abs(h.astype(np.float64))))
+    return peak_x * peak_h * min(x.shape[0], h.shape[0])
 
 
 def convolve(
@@ -36,6 +62,7 @@ def convolve(
     normalize: str = "none",
     predelay: int = 0,
     precision: int = 64,
+    context=None,
 ) -> np.ndarray:
     """Convolve a signal with an impulse response: ``y = wet * (x ⊗ h) + dry * x``.
 
@@ -70,6 +97,10 @@ def convolve(
         Samples of silence put before the IR: delays the wet path only.
     precision : {64, 32}, optional
         Bits of the float computation and of the result.
+    context : ExecutionContext or int, optional
+        Threads the computation may use (an int is a thread count);
+        default :class:`~sigconv.compute.context.ExecutionContext` (the
+        machine's CPUs, at most 8).
 
     Returns
     -------
@@ -88,7 +119,10 @@ def convolve(
     Notes
     -----
     Full mode computes :math:`y[k] = \\sum_j x[j]\\, h[k-j]` for
-    :math:`k = 0 \\ldots n+m-2`.
+    :math:`k = 0 \\ldots n+m-2`. Integer inputs (without gains or
+    normalization) give exact integer results: a transform's result is
+    rounded, and where the result could exceed 2^52 ``auto`` computes in
+    the time domain, as ``scipy.signal.choose_conv_method`` decides.
 
     Examples
     --------
@@ -106,9 +140,11 @@ def convolve(
     one_dimensional = np.ndim(x) == 1 and np.ndim(h) == 1
     xs = as_frames(x, "signal", dtype)
     hs = as_frames(h, "impulse response", dtype)
+    unscaled = wet == 1 and dry == 0 and gain_db == 0 and normalize == "none" and dtype == np.float64
+    integer_bound = _integer_bound(np.asarray(x), np.asarray(h)) if unscaled else None
     routing = channel_routing(xs.shape[1], hs.shape[1])
     hs = prepare_ir(hs, routing, wet=wet, dry=dry, gain_db=gain_db, normalize=normalize, predelay=predelay)
-    y = _convolve_paths(xs, hs, mode, backend)
+    y = _convolve_paths(xs, hs, mode, backend, resolve_context(context), integer_bound)
     if normalize in POST_NORMALIZATIONS:
         energy = float(np.sum(np.square(y, dtype=np.float64)))
         input_energy = float(np.sum(np.square(xs, dtype=np.float64)))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError
-from .spectra import FrameWindow, array_blocks
+from ..compute.frames import FrameWindow, array_blocks
 from ..validation import as_frames
 
 __all__ = ["Match", "LocateResult", "locate", "DEFAULT_THRESHOLD"]

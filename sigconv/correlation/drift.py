@@ -30,10 +30,11 @@ import numpy as np
 
 from .delays import DEFAULT_METHOD, check_options, correlate_sources, estimate_peak, lag_window
 from ..errors import NoCorrelationPeakError, NoReliableDelayError, UsageError
+from ..compute.frames import zero_padded_slice
 from .spectra import CurveMaker, constant_check
 from ..validation import as_frames
 
-__all__ = ["DriftWindow", "DriftEstimate", "DriftResult", "estimate_drift", "zero_padded_slice", "DEFAULT_WINDOW_SECONDS"]
+__all__ = ["DriftWindow", "DriftEstimate", "DriftResult", "estimate_drift", "DEFAULT_WINDOW_SECONDS"]
 
 #: Default window length in seconds.
 DEFAULT_WINDOW_SECONDS = 10.0
@@ -117,15 +118,6 @@ class DriftResult:
         return {"method": self.method, "rate": self.rate, "drift": True, "window_seconds": self.window_seconds,
                 "hop_seconds": self.hop_seconds, "search": {"lo_samples": self.lo, "hi_samples": self.hi},
                 "pairs": [p.as_dict() for p in self.pairs]}
-
-
-def zero_padded_slice(b: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Frames ``[start, stop)`` of ``b``, zeros outside it."""
-    out = np.zeros((stop - start, b.shape[1]))
-    first, last = max(start, 0), min(stop, b.shape[0])
-    if last > first:
-        out[first - start : last - start] = b[first:last]
-    return out
 
 
 def _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes):

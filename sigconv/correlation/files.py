@@ -19,11 +19,12 @@ import numpy as np
 
 from .delays import Correlation, check_options, correlate_sources, lag_window, require_confidence
 from ..errors import IncompatibleSignalsError, UsageError
-from .spectra import FrameWindow, plan_transform
+from ..compute.frames import FrameWindow
+from .spectra import plan_transform
 from ..io.atomic import atomic_path, refuse_input_overwrite
 from ..io.formats import CSV, output_format
 from ..io.report import WriteReport
-from ..io.stream import SignalReader, ArrayReader, open_reader, open_writer
+from ..io.stream import ArrayReader, SignalReader, open_reader, open_writer, read_all
 from ..compute.resampling import resample
 from ..signal import Signal
 
@@ -33,21 +34,6 @@ __all__ = ["correlate_files", "drift_files", "locate_file", "write_correlation",
 READ_BLOCK = 1 << 16
 
 Progress = Callable[[int, "int | None", float], None]
-
-
-def read_all(reader: SignalReader) -> np.ndarray:
-    """Every frame of ``reader`` as one float64 ``(frames, channels)`` array (no intermediate copies when its length is known)."""
-    if reader.frames is None:
-        return np.concatenate([np.asarray(b, dtype=np.float64) for b in reader.blocks(READ_BLOCK)])
-    out = np.empty((reader.frames, reader.channels))
-    filled = 0
-    for block in reader.blocks(READ_BLOCK):
-        if filled + block.shape[0] > out.shape[0]:  # more than the header said
-            out = np.concatenate([out[:filled], block, *reader.blocks(READ_BLOCK)])
-            return out
-        out[filled : filled + block.shape[0]] = block
-        filled += block.shape[0]
-    return out[:filled]
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 ``wiener`` and ``tikhonov`` design the regularised inverse FIR and stream
 the signal through the convolution engine with the I/O threads of
-``convolve`` (:func:`sigconv.convolution.files.stream_through`), keeping the frames
+``convolve`` (:func:`sigconv.io.pump.stream_through`), keeping the frames
 after the inverse's modelling delay: memory is bounded by the filter, not
 by the signal, also from a pipe. With ``--noise`` the recording's
 spectrum is needed before filtering, so the signal is read twice (a pipe
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..correlation.files import read_all
+from ..io.stream import read_all
 from .arrays import (
     Settings,
     deconvolve,
@@ -40,7 +40,7 @@ from ..errors import IncompatibleSignalsError, SpectralNullWarning, UsageError
 from ..io import read
 from ..io.stream import open_reader, open_writer
 from ..io.writing import WriteReport
-from ..convolution.files import READ_BLOCK, stream_through
+from ..io.pump import READ_BLOCK, stream_through
 from ..compute.resampling import ir_at_rate, resample
 from ..validation import dtype_for_precision
 from .wiener import Welch, segment_length

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..convolution.arrays import convolve
-from ..correlation.drift import zero_padded_slice
+from ..compute.frames import zero_padded_slice
 from ..errors import InvalidSignalError, UsageError
 from ..convolution.mixing import ir_onset
 from ..validation import as_frames

@@ -32,7 +32,7 @@ from .wavstream import (
     streaming_header,
 )
 
-__all__ = ["SignalReader", "ArrayReader", "open_reader", "SignalWriter", "open_writer", "block_peak"]
+__all__ = ["SignalReader", "ArrayReader", "open_reader", "SignalWriter", "open_writer", "block_peak", "read_all"]
 
 
 class SignalReader:
@@ -354,3 +354,18 @@ def open_writer(destination: str, rate: float, channels: int, *, format: str | N
                 yield writer
             finally:
                 writer.close()
+
+
+def read_all(reader: SignalReader) -> np.ndarray:
+    """Every frame of ``reader`` as one float64 ``(frames, channels)`` array (no intermediate copies when its length is known)."""
+    if reader.frames is None:
+        return np.concatenate([np.asarray(b, dtype=np.float64) for b in reader.blocks(1 << 16)])
+    out = np.empty((reader.frames, reader.channels))
+    filled = 0
+    for block in reader.blocks(1 << 16):
+        if filled + block.shape[0] > out.shape[0]:  # more than the header said
+            out = np.concatenate([out[:filled], block, *reader.blocks(1 << 16)])
+            return out
+        out[filled : filled + block.shape[0]] = block
+        filled += block.shape[0]
+    return out[:filled]

@@ -1,0 +1,89 @@
+"""Pump blocks from a reader through a streaming engine into a writer, with I/O threads where they pay.
+
+Convolution and deconvolution files both stream this way: read a block,
+push it through the engine, keep what the output window wants, write it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from .background import BackgroundWriter, prefetch
+
+__all__ = ["READ_BLOCK", "THREADED_MIN_FFT", "stream_through"]
+
+#: Frames per block read from the input.
+READ_BLOCK = 1 << 16
+
+#: Reading and writing in their own threads paid off only where each hop is
+#: a long FFT that releases the GIL: measured on 10 min of stereo, a 3 s IR
+#: (2^19-point transforms) ran 0.90 s threaded against 1.11 s serial, a
+#: 64-tap FIR (2^14-point) 0.53 s threaded against 0.46 s serial.
+THREADED_MIN_FFT = 1 << 17
+
+
+class _Direct:
+    """The writer interface of :class:`BackgroundWriter`, without the thread."""
+
+    def __init__(self, writer):
+        self.write = writer.write
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _io_threads(engine, allowed: bool):
+    if not allowed or getattr(engine, "fft_size", 0) < THREADED_MIN_FFT:
+        yield (lambda blocks: blocks), _Direct
+        return
+    # the reader runs up to two hops ahead, so each hop's input is ready
+    # when the previous hop's transforms end (two 64k-frame blocks were not:
+    # 2^19-point transforms waited for the reader every hop)
+    depth = max(2, 2 * -(-getattr(engine, "hop", READ_BLOCK) // READ_BLOCK))
+    yield (lambda blocks: prefetch(blocks, depth)), BackgroundWriter
+
+
+def stream_through(reader, engine, window, writer, progress, report, stats=None, io_threads: bool = True) -> None:
+    """Stream ``reader`` through ``engine`` and ``window`` into ``writer``.
+
+    ``window`` has ``feed``/``finish`` like
+    :class:`~sigconv.compute.modes.ModeWindow`; ``report`` counts
+    ``frames_in``/``frames_out``; ``stats``, when given, sums the input's
+    energy and sample count. Reading and writing run in threads of their
+    own when ``io_threads`` allows it and the engine's transforms are long
+    enough to gain from it. The engine is closed at the end, also on error,
+    and an error in any thread reaches the caller.
+    """
+    with engine, _io_threads(engine, io_threads) as (read_ahead, write_behind):
+        _stream(reader, engine, window, write_behind(writer), read_ahead, progress, report, stats)
+
+
+def _stream(reader, engine, window, background, read_ahead, progress, report, stats) -> None:
+    failed = True
+    try:
+        for block in read_ahead(reader.blocks(READ_BLOCK)):
+            if stats is not None:
+                stats["input_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
+                stats["input_samples"] += block.size
+            out = window.feed(engine.push(block), reader.frames_read)
+            if out.shape[0]:
+                background.write(out)
+                report.frames_out += out.shape[0]
+            if progress:
+                progress(reader.frames_read, reader.frames, reader.rate)
+        out = window.finish(engine.finish(), reader.frames_read)
+        if out.shape[0]:
+            background.write(out)
+            report.frames_out += out.shape[0]
+        failed = False
+    finally:
+        if failed:
+            # the error under way is the one to report; the writer's, if any, follows from it
+            with contextlib.suppress(Exception):
+                background.close()
+        else:
+            background.close()
+    report.frames_in = reader.frames_read
