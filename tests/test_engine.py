@@ -17,8 +17,10 @@ from sigconv.backends.direct import DirectBackend
 from sigconv.backends.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
 from sigconv.backends.fft import LANES_MIN_FFT, FFTBackend
 from sigconv.compute.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, independent_channels, run_engine
-from sigconv.compute.transforms import RealFFT, fft_library
+from sigconv.compute.fftw import FFTWOps
+from sigconv.compute.ops import ArrayOps
 from sigconv.compute.modes import ModeWindow
+from sigconv.backends.base import Workload
 from sigconv.backends.planner import choose_plan
 from sigconv.compute.routing import routes_for
 
@@ -130,22 +132,24 @@ def test_float32_engine(rng):
 
 
 @pytest.mark.parametrize("library", ["scipy", "pyfftw"])
-def test_both_fft_libraries_agree_with_numpy(monkeypatch, library):
+def test_both_fft_libraries_agree_with_numpy(library):
     if library == "pyfftw":
         pytest.importorskip("pyfftw")
-    monkeypatch.setenv("SIGCONV_FFT", "scipy" if library == "scipy" else "")
-    fft_library.cache_clear()
-    try:
-        assert fft_library() == library
-        fft = RealFFT(96, 2, np.float64)
-        x = np.random.default_rng(3).standard_normal((2, 96))
-        spectrum = fft.forward(x).copy()
-        np.testing.assert_allclose(spectrum, np.fft.rfft(x, axis=1), atol=1e-12)
-        np.testing.assert_allclose(fft.inverse(spectrum), x, atol=1e-12)
-        fft.frame[:] = x
-        np.testing.assert_allclose(fft.forward_frame(), np.fft.rfft(x, axis=1), atol=1e-12)
-    finally:
-        fft_library.cache_clear()
+    ops = FFTWOps(2) if library == "pyfftw" else ArrayOps(2)
+    assert ops.name == library
+    fft = ops.real_fft(96, 2, np.float64)
+    x = np.random.default_rng(3).standard_normal((2, 96))
+    spectrum = fft.forward(x).copy()
+    np.testing.assert_allclose(spectrum, np.fft.rfft(x, axis=1), atol=1e-12)
+    np.testing.assert_allclose(fft.inverse(spectrum), x, atol=1e-12)
+    fft.frame[:] = x
+    np.testing.assert_allclose(fft.forward_frame(), np.fft.rfft(x, axis=1), atol=1e-12)
+    in_place = ops.in_place_fft(96, 2, np.float64)
+    in_place.real[:] = x
+    in_place.forward()
+    np.testing.assert_allclose(in_place.spectrum, np.fft.rfft(x, axis=1), atol=1e-12)
+    in_place.inverse()
+    np.testing.assert_allclose(in_place.real / 96, x, atol=1e-12)
 
 
 @given(n=st.integers(1, 200), m=st.integers(1, 80), mode=st.sampled_from(["full", "same", "valid"]),
@@ -182,18 +186,15 @@ def test_plans_are_valid_and_follow_the_expert_block():
 
 def test_engine_on_the_scipy_fallback(monkeypatch, rng):
     monkeypatch.setenv("SIGCONV_FFT", "scipy")
-    fft_library.cache_clear()
-    try:
-        for cin, cir in CHANNELS:
-            x, h = rng.standard_normal((700, cin)), rng.standard_normal((90, cir))
-            routes, outputs = routes_for(cin, cir)
-            for partition, size in [(90, 256), (16, 32)]:
-                engine = OverlapSave(h, routes, cin, outputs, partition, size)
-                assert engine.fft_library == "scipy"
-                np.testing.assert_allclose(push_in_pieces(engine, x, [33, 100]), oracle(x, h, routes, outputs),
-                                           atol=1e-10)
-    finally:
-        fft_library.cache_clear()
+    ops = FFTBackend().ops()
+    for cin, cir in CHANNELS:
+        x, h = rng.standard_normal((700, cin)), rng.standard_normal((90, cir))
+        routes, outputs = routes_for(cin, cir)
+        for partition, size in [(90, 256), (16, 32)]:
+            engine = OverlapSave(h, routes, cin, outputs, partition, size, ops=ops)
+            assert engine.fft_library == "scipy"
+            np.testing.assert_allclose(push_in_pieces(engine, x, [33, 100]), oracle(x, h, routes, outputs),
+                                       atol=1e-10)
 
 
 def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
@@ -217,13 +218,15 @@ def test_tune_stores_wisdom_that_later_processes_plan_from(tmp_path):
     assert tuned > 0
     check = (
         "import numpy as np\n"
-        "from sigconv.compute.transforms import RealFFT\n"
+        "from sigconv.compute.context import default_threads\n"
+        "from sigconv.compute.fftw import FFTWOps\n"
         "from sigconv.backends.planner import _hop_table\n"
-        "tuned, untuned = RealFFT(4096, 2), RealFFT(8192, 2)\n"
-        "lane = RealFFT(4096, 1, threads=1)\n"
+        "ops = FFTWOps(default_threads())\n"
+        "tuned, untuned = ops.real_fft(4096, 2), ops.real_fft(8192, 2)\n"
+        "lane = FFTWOps(1).real_fft(4096, 1)\n"
         "x = np.random.default_rng(0).standard_normal((2, 4096))\n"
         "assert np.allclose(tuned.inverse(tuned.forward(x).copy()), x)\n"
-        "print(tuned.planned_from, untuned.planned_from, lane.planned_from, _hop_table('float64')[4096])\n"
+        "print(tuned.planned_from, untuned.planned_from, lane.planned_from, _hop_table('float64', 'pyfftw')[4096])\n"
     )
     proc = subprocess.run([sys.executable, "-c", check], capture_output=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -252,15 +255,18 @@ def test_planner_follows_the_cost_table(monkeypatch):
     from sigconv.backends import calibration, planner
 
     n, m = 28_800_000, 144_000
-    monkeypatch.setattr(planner, "fft_library", lambda: "pyfftw")
-    shipped = planner._hop_table("float64")
-    cheap = min((size for size in shipped if 2 * m < size <= 655_360 and size != choose_plan(n, m, 2, 2, 2).fft_size))
-    monkeypatch.setattr(planner, "wisdom_available", lambda: True)
+    from sigconv.compute import fftw
+
+    workload = Workload("convolve", n, m, 2, 2, 2)
+    shipped = planner._hop_table("float64", "pyfftw")
+    cheap = min(size for size in shipped
+                if 2 * m < size <= 655_360 and size != planner.plan_convolution(workload, "pyfftw").fft_size)
+    monkeypatch.setattr(fftw, "wisdom_available", lambda: True)
     monkeypatch.setattr(planner, "load_tuned_costs", lambda: {"float64": {cheap: shipped[cheap] / 10}})
-    plan = choose_plan(n, m, 2, 2, 2)
+    plan = planner.plan_convolution(workload, "pyfftw")
     assert (plan.fft_size, plan.partition, plan.hop) == (cheap, m, cheap - m + 1)
-    monkeypatch.setattr(planner, "wisdom_available", lambda: False)  # tuned costs count only with the wisdom
-    assert choose_plan(n, m, 2, 2, 2).fft_size != cheap
+    monkeypatch.setattr(fftw, "wisdom_available", lambda: False)  # tuned costs count only with the wisdom
+    assert planner.plan_convolution(workload, "pyfftw").fft_size != cheap
     assert calibration.load_tuned_costs() == {}  # the tests' cache folder holds none
 
 

@@ -69,7 +69,9 @@ def measure_hop_seconds(size: int, dtype=np.float64, channels: int = 2, budget: 
     taps = size // 2
     h = rng.standard_normal((taps, channels)).astype(dtype)
     routes, out_channels = routes_for(channels, channels)
-    engine = OverlapSave(h, routes, channels, out_channels, taps, size, dtype=dtype)
+    from .fft import FFTBackend
+
+    engine = OverlapSave(h, routes, channels, out_channels, taps, size, dtype=dtype, ops=FFTBackend().ops())
     engine.output_dtype = np.dtype(np.float32)
     block = rng.standard_normal((engine.hop, channels)).astype(np.float32)
     engine.push(block)  # first touch of every buffer
@@ -97,7 +99,7 @@ def measure_hop_table(sizes, dtype=np.float64, progress=None) -> dict[int, float
 
 
 def _tuned_costs_path() -> str:
-    from ..compute.transforms import wisdom_folder
+    from ..compute.fftw import wisdom_folder
 
     return os.path.join(wisdom_folder(), _TUNED_COSTS_FILE)
 

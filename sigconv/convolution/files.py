@@ -238,3 +238,40 @@ class ConvolveJob:
     @property
     def _inputs(self) -> list[str]:
         return [self.input_path, self.ir_path]
+
+    def _two_pass(self, reader, engine, taps, out_channels, dtype, context, progress, report) -> WriteReport:
+        """Convolve into a temporary float file while measuring, then scale it into the output."""
+        s, f = self.settings, self.files
+        stats = {"peak": 0.0, "output_energy": 0.0, "output_samples": 0, "input_energy": 0.0, "input_samples": 0}
+        folder = None if self.output == "-" else os.path.dirname(os.path.abspath(self.output))
+        with tempfile.TemporaryDirectory(prefix=".sigconv-", dir=folder) as scratch:
+            raw = os.path.join(scratch, "unscaled.wav")
+            float_subtype = "DOUBLE" if dtype == np.float64 else "FLOAT"
+            with open_writer(raw, reader.rate, out_channels, subtype=float_subtype) as first:
+                stream_through(reader, engine, ModeWindow(s.mode, taps), _StatsWriter(first, stats), progress,
+                               report, stats, io_threads=context.io_threads)
+            scale = dtype.type(post_gain(s.normalize, s.gain_db, stats["peak"], stats["output_energy"],
+                                         stats["output_samples"], stats["input_energy"], stats["input_samples"]))
+            unscaled = open_reader(raw, dtype=dtype)
+            try:
+                with open_writer(self.output, reader.rate, out_channels, format=f.format, subtype=f.subtype,
+                                 source_subtype=reader.subtype, protect=self._inputs, dtype=dtype) as writer:
+                    for block in unscaled.blocks(READ_BLOCK):
+                        writer.write(block * scale)
+            finally:
+                unscaled.close()
+        return writer.report()
+
+
+class _StatsWriter:
+    """Passes blocks on and keeps the peak and energy of everything written."""
+
+    def __init__(self, writer, stats):
+        self.writer, self.stats = writer, stats
+
+    def write(self, block):
+        if block.shape[0]:
+            self.stats["peak"] = max(self.stats["peak"], block_peak(block))
+            self.stats["output_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
+            self.stats["output_samples"] += block.size
+        self.writer.write(block)
