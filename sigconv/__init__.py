@@ -30,6 +30,7 @@ _EXPORTS = {
         "SigconvError", "SignalNotFoundError", "SpectralNullWarning", "UnreadableSignalError", "UsageError",
     ),
     "io": ("read", "write", "WriteReport"),
+    "compute.context": ("ExecutionContext",),
     "compute.resampling": ("resample",),
     "signal": ("Signal",),
     "impulse": (
@@ -66,6 +67,7 @@ __all__ = [
     "DeconvolveReport",
     "DelayEstimate",
     "DriftResult",
+    "ExecutionContext",
     "IRMeasurement",
     "ImpulseInfo",
     "IncompatibleSignalsError",

@@ -48,6 +48,8 @@ def _unwrap(value, what: str):
                         "ArrayOps.to_device")
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(v, what) for v in value)
+    if isinstance(value, dict):
+        return {key: _unwrap(v, what) for key, v in value.items()}
     return value
 
 

@@ -13,7 +13,7 @@ import sigconv
 from sigconv import Signal, channel_routing, convolve, convolve_signal
 from sigconv.errors import IncompatibleSignalsError, InvalidSignalError, UsageError
 from sigconv.compute.modes import mode_slice
-from sigconv.convolution.mixing import ir_onset
+from sigconv.compute.onsets import ir_onset
 
 BACKENDS = ["auto", "direct", "fft"]
 

@@ -23,6 +23,7 @@ from sigconv.compute.modes import ModeWindow
 from sigconv.backends.base import Workload
 from sigconv.backends.planner import choose_plan
 from sigconv.compute.routing import routes_for
+from sigconv.testing import StrictOps
 
 
 def oracle(x, h, routes, outputs):
@@ -58,9 +59,15 @@ INDEPENDENT = [(2, 1), (2, 2), (3, 3), (3, 1)]
     extra=st.integers(0, 64),
     sizes=st.lists(st.integers(1, 150), min_size=1, max_size=4),
     seed=st.integers(0, 2**16),
+    strict=st.booleans(),
 )
-def test_overlap_save_equals_direct_convolution(n, m, channels, lanes, partition_divisor, extra, sizes, seed):
-    """Plain, or with ``lanes`` > 0 (and channels that allow it) in that many parallel lanes."""
+def test_overlap_save_equals_direct_convolution(n, m, channels, lanes, partition_divisor, extra, sizes, seed, strict):
+    """Plain, or with ``lanes`` > 0 (and channels that allow it) in that many parallel lanes.
+
+    With ``strict``, the same engine computes on :class:`sigconv.testing.StrictOps`, whose arrays refuse
+    implicit conversion to NumPy as CuPy's do: a missing host transfer in the engine fails here.
+    """
+    ops = StrictOps() if strict else None
     rng = np.random.default_rng(seed)
     cin, cir = INDEPENDENT[seed % len(INDEPENDENT)] if lanes else channels
     x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
@@ -68,10 +75,12 @@ def test_overlap_save_equals_direct_convolution(n, m, channels, lanes, partition
     partition = max(1, m // partition_divisor)
     fft_size = max(m + extra if partition >= m else 2 * partition + extra, 1)
     if lanes:
-        engine = ChannelLanes(h, routes, cin, outputs, partition, fft_size, workers=lanes)
+        engine = ChannelLanes(h, routes, cin, outputs, partition, fft_size, workers=lanes, ops=ops)
     else:
-        engine = OverlapSave(h, routes, cin, outputs, partition, fft_size)
-    y = push_in_pieces(engine, x, sizes)
+        engine = OverlapSave(h, routes, cin, outputs, partition, fft_size, ops=ops)
+    with engine:
+        y = push_in_pieces(engine, x, sizes)
+    assert type(y) is np.ndarray
     expected = oracle(x, h, routes, outputs)
     assert y.shape == expected.shape
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(expected))))

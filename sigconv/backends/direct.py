@@ -18,7 +18,7 @@ class DirectBackend(Backend):
     """
 
     name = "direct"
-    description = "time domain (numpy), exact; best for short kernels; convolve only"
+    description = "time domain (numpy), exact; best for short kernels"
     exact = True
 
     def estimate(self, workload: Workload, context=None) -> Estimate | None:

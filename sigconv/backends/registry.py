@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import BackendUnavailableError, UsageError
-from .base import Backend
+from .base import OPERATIONS, Backend
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -60,6 +60,7 @@ class BackendStatus:
     available: bool
     reason: str | None
     origin: str
+    operations: tuple[str, ...] = ()
 
 
 def _scan_plugins() -> None:
@@ -184,7 +185,8 @@ def backend_statuses() -> list[BackendStatus]:
             reason = backend.unavailable_reason()
         except Exception as exc:
             reason = f"availability check failed ({type(exc).__name__}: {exc})"
-        rows.append(BackendStatus(name, backend.description, reason is None, reason, _origins[name]))
+        operations = tuple(op for op in OPERATIONS if backend.supports(op)) if hasattr(backend, "supports") else ("convolve",)
+        rows.append(BackendStatus(name, backend.description, reason is None, reason, _origins[name], operations))
     return rows
 
 

@@ -10,7 +10,7 @@ from ..convolution.mixing import NORMALIZE_CHOICES
 from ..convolution.files import ConvolveJob, ConvolveSettings
 from ..progress import progress_bar
 from .common import report_clipping, report_notes
-from .options import common_options, io_options, resolve_output
+from .options import common_options, io_options, resolve_output, threads_option
 
 
 @click.command(name="convolve")
@@ -41,9 +41,10 @@ from .options import common_options, io_options, resolve_output
               help="Bits of the float computation.")
 @click.option("--block", type=click.IntRange(min=1), default=None, metavar="FRAMES",
               help="Experts: engine partition length in frames (default: chosen by the cost model).")
+@threads_option
 @common_options
 def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, normalize, predelay_ms, trim_ir,
-                     trim_db, resample_ir, precision, block, quiet):
+                     trim_db, resample_ir, precision, block, context, quiet):
     """Convolve INPUT with the impulse response IR: the output of the LTI system.
 
     INPUT and IR are audio files (WAV, FLAC, OGG, AIFF, ...) or CSV; INPUT
@@ -64,7 +65,7 @@ def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, 
         settings = ConvolveSettings(mode=mode, backend=backend, wet=wet, dry=dry, gain_db=gain_db,
                                     normalize=normalize, precision=int(precision), resample_ir=resample_ir,
                                     trim_db=trim_db if trim_ir else None, predelay_ms=predelay_ms, block=block)
-        report = ConvolveJob(input_path, ir_path, output, settings, io.files).run(progress=update)
+        report = ConvolveJob(input_path, ir_path, output, settings, io.files).run(context, progress=update)
     report_notes(report.notes, quiet)
     report_clipping(report.write)
 

@@ -10,7 +10,7 @@ import click
 
 from ..errors import UsageError
 
-__all__ = ["common_options", "io_options", "IOOptions", "resolve_output"]
+__all__ = ["common_options", "io_options", "IOOptions", "resolve_output", "threads_option"]
 
 
 def _stack(*decorators):
@@ -99,6 +99,27 @@ def io_options(fn):
     @functools.wraps(fn)
     def wrapper(*args, output, output_format, subtype, input_format, rate, **kwargs):
         kwargs["io"] = IOOptions(output, output_format, subtype, input_format, rate)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def threads_option(fn):
+    """``--threads N``, handed to the command as ``context`` (an :class:`~sigconv.compute.context.ExecutionContext`)."""
+
+    @click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Threads the computation may use (default: $SIGCONV_THREADS, else the CPUs, at most 8); "
+        "1 on a machine shared with other jobs.",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args, threads, **kwargs):
+        from ..compute.context import ExecutionContext
+
+        kwargs["context"] = ExecutionContext(threads=threads)
         return fn(*args, **kwargs)
 
     return wrapper

@@ -140,6 +140,14 @@ def _plan_from_wisdom_or_estimate(make):
     return make(("FFTW_ESTIMATE",)), "estimate"
 
 
+def _plan(pyfftw, source, target, forward: bool, flags, threads):
+    """The one FFTW plan builder: ``source`` to ``target`` along the last axis (inverse transforms may destroy their input)."""
+    if forward:
+        return pyfftw.FFTW(source, target, axes=(-1,), flags=flags, threads=threads)
+    return pyfftw.FFTW(source, target, axes=(-1,), direction="FFTW_BACKWARD", flags=(*flags, "FFTW_DESTROY_INPUT"),
+                       threads=threads)
+
+
 def make_plans(pyfftw, size, rows, dtype, flags, threads):
     """Aligned buffers and forward/inverse FFTW plans for ``rows`` real rows of ``size`` points.
 
@@ -150,9 +158,8 @@ def make_plans(pyfftw, size, rows, dtype, flags, threads):
     spectrum = pyfftw.empty_aligned((rows, size // 2 + 1), dtype=complex_dtype)
     spectrum_in = pyfftw.empty_aligned((rows, size // 2 + 1), dtype=complex_dtype)
     real_out = pyfftw.empty_aligned((rows, size), dtype=dtype)
-    forward = pyfftw.FFTW(real_in, spectrum, axes=(1,), flags=flags, threads=threads)
-    inverse = pyfftw.FFTW(spectrum_in, real_out, axes=(1,), direction="FFTW_BACKWARD",
-                          flags=(*flags, "FFTW_DESTROY_INPUT"), threads=threads)
+    forward = _plan(pyfftw, real_in, spectrum, True, flags, threads)
+    inverse = _plan(pyfftw, spectrum_in, real_out, False, flags, threads)
     return real_in, spectrum, spectrum_in, real_out, forward, inverse
 
 
@@ -220,10 +227,8 @@ class FFTWInPlaceRealFFT(InPlaceRealFFT):
 
     def _plans(self, flags):
         pyfftw = self.ops._pyfftw
-        forward = pyfftw.FFTW(self.real, self.spectrum, axes=(1,), flags=flags, threads=self.threads)
-        inverse = pyfftw.FFTW(self.spectrum, self.real, axes=(1,), direction="FFTW_BACKWARD",
-                              flags=(*flags, "FFTW_DESTROY_INPUT"), threads=self.threads)
-        return forward, inverse
+        return (_plan(pyfftw, self.real, self.spectrum, True, flags, self.threads),
+                _plan(pyfftw, self.spectrum, self.real, False, flags, self.threads))
 
     def forward(self) -> None:
         self._forward.execute()
@@ -245,22 +250,21 @@ class FFTWWholeTransform(WholeTransform):
     def buffer(self):
         return self.ops.zeros(2 * self.bins, np.float64)
 
-    def _run(self, source, target, direction):
+    def _run(self, source, target, forward: bool):
         """Plan (FFTW_ESTIMATE) and execute the transform ``source -> target``.
 
         The plan is dropped at once: FFTW keeps scratch space as long as the
         transform with it, which would stay allocated otherwise.
         """
-        flags = ("FFTW_ESTIMATE",) if direction == "FFTW_FORWARD" else ("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT")
-        self.ops._pyfftw.FFTW(source, target, direction=direction, flags=flags, threads=self.ops.threads).execute()
+        _plan(self.ops._pyfftw, source, target, forward, ("FFTW_ESTIMATE",), self.ops.threads).execute()
 
     def forward(self, buffer):
         spectrum = buffer.view(np.complex128)
-        self._run(buffer[: self.size], spectrum, "FFTW_FORWARD")
+        self._run(buffer[: self.size], spectrum, True)
         return spectrum
 
     def inverse(self, spectrum):
         signal = spectrum.view(np.float64)[: self.size]
-        self._run(spectrum, signal, "FFTW_BACKWARD")
+        self._run(spectrum, signal, False)
         signal *= 1.0 / self.size
         return signal

@@ -1,15 +1,15 @@
-"""Levels around a convolution: IR onset, wet/dry mix, gain, normalization."""
+"""Levels around a convolution: wet/dry mix (the dry path aligned to the IR onset), gain, normalization."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..compute.onsets import ir_onset
 from ..errors import UsageError
 
 __all__ = [
     "NORMALIZE_CHOICES",
     "POST_NORMALIZATIONS",
-    "ir_onset",
     "db_to_gain",
     "normalize_peak",
     "check_normalize",
@@ -22,10 +22,6 @@ __all__ = [
 NORMALIZE_CHOICES = ("none", "peak", "ir-energy", "rms-match")
 #: Normalizations that need the whole output before they can scale it.
 POST_NORMALIZATIONS = ("peak", "rms-match")
-
-# ISO 3382-1 takes the direct sound to start where the IR first rises to
-# within 20 dB of its peak.
-ONSET_THRESHOLD_DB = -20.0
 
 
 def check_normalize(normalize: str) -> str:
@@ -44,36 +40,6 @@ def db_to_gain(db: float) -> float:
     0.5
     """
     return float(10.0 ** (db / 20.0))
-
-
-def ir_onset(h: np.ndarray, threshold_db: float = ONSET_THRESHOLD_DB) -> int:
-    """Index of the direct sound: the first sample within ``threshold_db`` of the peak.
-
-    All channels share one onset (the earliest), so a stereo image is not
-    shifted between channels.
-
-    Parameters
-    ----------
-    h : numpy.ndarray
-        Impulse response, ``(frames,)`` or ``(frames, channels)``.
-    threshold_db : float, optional
-        Level relative to the peak, default -20 dB (ISO 3382-1).
-
-    Returns
-    -------
-    int
-        Sample index; 0 for an all-zero response.
-
-    Examples
-    --------
-    >>> ir_onset(np.array([0.0, 0.01, 0.0, 1.0, 0.5]))
-    3
-    """
-    envelope = np.max(np.abs(h.reshape(h.shape[0], -1)), axis=1)
-    peak = envelope.max()
-    if peak == 0:
-        return 0
-    return int(np.argmax(envelope >= peak * db_to_gain(threshold_db)))
 
 
 def normalize_peak(y: np.ndarray) -> np.ndarray:
