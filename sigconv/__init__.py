@@ -26,7 +26,7 @@ _EXPORTS = {
     "deconvolution": ("deconvolve", "deconvolve_file", "DeconvolveReport"),
     "errors": (
         "BackendUnavailableError", "ClippingWarning", "IncompatibleSignalsError", "InexactDivisionError",
-        "InputError", "InvalidSignalError", "NoCorrelationPeakError", "NoReliableDelayError", "OutputError",
+        "InputError", "InvalidSignalError", "MissingDependencyError", "NoCorrelationPeakError", "NoReliableDelayError", "OutputError",
         "SigconvError", "SignalNotFoundError", "SpectralNullWarning", "UnreadableSignalError", "UsageError",
     ),
     "io": ("read", "write", "WriteReport"),
@@ -74,6 +74,7 @@ __all__ = [
     "InexactDivisionError",
     "InputError",
     "InvalidSignalError",
+    "MissingDependencyError",
     "LocateResult",
     "Match",
     "NoCorrelationPeakError",

@@ -25,6 +25,8 @@ __all__ = [
     "NoReliableDelayError",
     "NoCorrelationPeakError",
     "InexactDivisionError",
+    "MissingDependencyError",
+    "missing_dependency",
     "EXIT_CODES",
     "ClippingWarning",
     "SpectralNullWarning",
@@ -111,6 +113,32 @@ class InexactDivisionError(SigconvError, ValueError):
     exit_code = 9
 
 
+class MissingDependencyError(SigconvError, ImportError):
+    """An optional package that a feature needs is not installed (exit 10).
+
+    The message names the package and the extra that installs it (``pip
+    install 'sigconv[plot]'``); the original :class:`ImportError` is the
+    ``__cause__``. Use :func:`missing_dependency` to make one.
+    """
+
+    exit_code = 10
+
+
+def missing_dependency(package: str, extra: str, feature: str) -> MissingDependencyError:
+    """A :class:`MissingDependencyError` for ``feature``, which needs ``package`` from the ``extra`` extra.
+
+    Raise it ``from`` the :class:`ImportError` that revealed the absence.
+
+    Examples
+    --------
+    >>> print(missing_dependency("matplotlib", "plot", "plotting"))
+    plotting needs matplotlib, which is not installed: pip install 'sigconv[plot]'
+    """
+    return MissingDependencyError(
+        f"{feature} needs {package}, which is not installed: pip install 'sigconv[{extra}]'", name=package
+    )
+
+
 #: Exit status for each error class, in the order README documents them.
 EXIT_CODES = {
     cls.__name__: cls.exit_code
@@ -124,6 +152,7 @@ EXIT_CODES = {
         NoReliableDelayError,
         NoCorrelationPeakError,
         InexactDivisionError,
+        MissingDependencyError,
     )
 }
 

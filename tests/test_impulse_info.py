@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +12,8 @@ import scipy.signal
 
 import sigconv
 from sigconv.impulse.bands import OCTAVE_BANDS
+
+from .conftest import REPO, SAMPLES, run_sigconv
 
 RATE = 32000
 BAND_RT60 = (1.6, 1.4, 1.2, 1.0, 0.8, 0.65, 0.5)  # 125 Hz ... 8 kHz
@@ -152,3 +156,61 @@ def test_json_shape_has_one_object_per_channel(rng):
         for band in channel["bands"].values():
             assert band.keys() >= {"EDT", "T20", "T30", "C50", "C80", "D50"}
     assert document["channels"][0]["peak_s"] == 0.0
+
+
+# --- without matplotlib -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """Make every ``import matplotlib...`` in this process fail, as when it is not installed."""
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_plot_without_matplotlib_is_a_missing_dependency(rng, tmp_path, no_matplotlib):
+    h = decaying_noise(rng, 0.5, 1.0)
+    info = sigconv.impulse_info(h, RATE)
+    png = tmp_path / "ir.png"
+    with pytest.raises(sigconv.SigconvError) as excinfo:
+        sigconv.plot_impulse(h, RATE, info, str(png))
+    error = excinfo.value
+    assert type(error).__name__ == "MissingDependencyError" and error.exit_code == 10
+    assert isinstance(error, ImportError) and not isinstance(error, sigconv.BackendUnavailableError)
+    assert str(error) == "plotting needs matplotlib, which is not installed: pip install 'sigconv[plot]'"
+    assert error.name == "matplotlib"
+    assert isinstance(error.__cause__, ImportError) and not isinstance(error.__cause__, sigconv.SigconvError)
+    assert not png.exists()
+
+
+def test_info_file_with_plot_fails_before_analysing_without_matplotlib(tmp_path, no_matplotlib, monkeypatch):
+    from sigconv.errors import MissingDependencyError
+    from sigconv.impulse import files
+
+    def analysis_must_not_run(*args, **kwargs):
+        raise AssertionError("analysed although the plot cannot be drawn")
+
+    monkeypatch.setattr(files, "impulse_info", analysis_must_not_run)
+    with pytest.raises(ImportError, match=r"pip install 'sigconv\[plot\]'") as excinfo:
+        sigconv.impulse_info_file(str(SAMPLES / "room-ir.wav"), plot=str(tmp_path / "ir.png"))
+    assert isinstance(excinfo.value, MissingDependencyError)
+    assert not (tmp_path / "ir.png").exists()
+
+
+def test_cli_plot_without_matplotlib_exits_10_without_a_traceback(tmp_path):
+    # a real process whose `import matplotlib` fails as it does where matplotlib is not installed
+    hidden = tmp_path / "hidden"
+    (hidden / "matplotlib").mkdir(parents=True)
+    (hidden / "matplotlib" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'matplotlib'\", name='matplotlib')\n"
+    )
+    png = tmp_path / "ir.png"
+    result = run_sigconv("impulse", "info", SAMPLES / "room-ir.wav", "--plot", png,
+                         env={"PYTHONPATH": os.pathsep.join([str(hidden), str(REPO)])})
+    stderr = result.stderr.decode()
+    assert result.returncode == 10, stderr
+    assert stderr == "Error: plotting needs matplotlib, which is not installed: pip install 'sigconv[plot]'\n"
+    assert result.stdout == b""
+    assert not png.exists()

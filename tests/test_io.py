@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import types
 import struct
 import warnings
 
@@ -131,6 +133,50 @@ def test_failed_write_leaves_the_existing_file_and_no_temporary(tmp_path, monkey
         write(target, np.zeros(10), 8000)
     assert target.read_bytes() == b"precious"
     assert os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("name, encoder", [("out.wav", "encode_frames"), ("out.csv", "format_csv")])
+def test_a_refusal_of_the_system_is_an_output_error_with_its_cause(tmp_path, monkeypatch, name, encoder):
+    full = OSError(errno.ENOSPC, "No space left on device")
+
+    def disk_full(*args, **kwargs):
+        raise full
+
+    monkeypatch.setattr(f"sigconv.io.stream.{encoder}", disk_full)
+    with pytest.raises(OutputError, match=rf"writing '.*{name}' failed: No space left on device") as excinfo:
+        write(tmp_path / name, np.zeros(10), 8000)
+    assert isinstance(excinfo.value, OSError) and excinfo.value.__cause__ is full
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failure_while_finishing_the_file_is_an_output_error(tmp_path, monkeypatch):
+    def lost_device(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr("sigconv.io.stream.finish_wav_file", lost_device)
+    with pytest.raises(OutputError, match="Input/output error") as excinfo:
+        write(tmp_path / "out.wav", np.zeros(10), 8000)
+    assert excinfo.value.__cause__.errno == errno.EIO
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_closed_stdout_stays_a_broken_pipe(monkeypatch):
+    class ClosedAfterHeader:
+        def __init__(self):
+            self.writes = 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes > 1:
+                raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr("sys.stdout", types.SimpleNamespace(buffer=ClosedAfterHeader()))
+    with pytest.raises(BrokenPipeError) as excinfo:
+        write("-", np.zeros(10), 8000)
+    assert not isinstance(excinfo.value, OutputError)  # the CLI exits 141 quietly for this one
 
 
 def test_successful_write_replaces_the_file_atomically(tmp_path):

@@ -30,7 +30,8 @@ def main():
     standard input or output. Errors print one line and exit non-zero
     (2 usage, 3 bad input, 4 incompatible signals, 5 backend, 6 output,
     7 no reliable delay found, 8 no correlation peak: a silent or constant
-    signal, 9 not an exact FIR product: deconvolve --method exact).
+    signal, 9 not an exact FIR product: deconvolve --method exact,
+    10 an optional package is missing, e.g. matplotlib for --plot).
 
     \b
     Examples:

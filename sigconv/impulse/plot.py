@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ..errors import BackendUnavailableError
+from ..errors import missing_dependency
 from ..io.atomic import atomic_path, refuse_input_overwrite
 from ..validation import as_frames
 from .info import BROADBAND, ImpulseInfo
@@ -22,14 +22,18 @@ _FIT_STYLES = {"EDT": ":", "T20": "--", "T30": "-."}
 
 
 def require_matplotlib():
-    """matplotlib's ``Figure`` and Agg canvas, or :class:`BackendUnavailableError` saying how to install it."""
+    """matplotlib's ``Figure`` and Agg canvas.
+
+    Raises
+    ------
+    MissingDependencyError
+        matplotlib is not installed; the message says ``pip install 'sigconv[plot]'``.
+    """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise BackendUnavailableError(
-            "plotting needs matplotlib, which is not installed: pip install 'sigconv[plot]'"
-        ) from exc
+        raise missing_dependency("matplotlib", "plot", "plotting") from exc
     return Figure, FigureCanvasAgg
 
 
@@ -85,8 +89,8 @@ def plot_impulse(h, rate: float, info: ImpulseInfo, destination: str, *, title: 
 
     Raises
     ------
-    BackendUnavailableError
-        matplotlib is not installed.
+    MissingDependencyError
+        matplotlib is not installed (exit 10 on the command line).
     OutputError
         The destination is an input, or cannot be written.
     """

@@ -122,14 +122,14 @@ def parse_csv(text: str, rate: float | None = None, source: str = "CSV input") -
         rows.append(fields)
     try:
         table = np.array(rows, dtype=np.float64)
-    except ValueError:
+    except ValueError as exc:
         for number, fields in enumerate(rows, start=2 if header else 1):
             bad = [f for f in fields if not _is_number(f)]
             if bad:
                 raise InvalidSignalError(
                     f"{source}: line {number} has a value that is not a number: {bad[0]!r}"
                 ) from None
-        raise
+        raise InvalidSignalError(f"{source}: the values could not be read as numbers ({exc})") from exc
     time_index = None
     if header:
         named = [i for i, name in enumerate(header) if _is_time_name(name)]

@@ -33,6 +33,9 @@ class _Direct:
     def close(self) -> None:
         pass
 
+    def abort(self) -> None:
+        pass
+
 
 @contextlib.contextmanager
 def _io_threads(engine, allowed: bool):
@@ -64,26 +67,32 @@ def stream_through(reader, engine, window, writer, progress, report, stats=None,
 def _stream(reader, engine, window, background, read_ahead, progress, report, stats) -> None:
     failed = True
     try:
-        for block in read_ahead(reader.blocks(READ_BLOCK)):
-            if stats is not None:
-                stats["input_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
-                stats["input_samples"] += block.size
-            out = window.feed(engine.push(block), reader.frames_read)
-            if out.shape[0]:
-                background.write(out)
-                report.frames_out += out.shape[0]
-            if progress:
-                progress(reader.frames_read, reader.frames, reader.rate)
-        out = window.finish(engine.finish(), reader.frames_read)
-        if out.shape[0]:
-            background.write(out)
-            report.frames_out += out.shape[0]
+        # closed here, so that the reader thread has stopped before the caller closes the reader
+        with contextlib.closing(read_ahead(reader.blocks(READ_BLOCK))) as blocks:
+            _pump(blocks, reader, engine, window, background, progress, report, stats)
         failed = False
     finally:
         if failed:
-            # the error under way is the one to report; the writer's, if any, follows from it
-            with contextlib.suppress(Exception):
-                background.close()
+            # the error under way is the one to report: drop what is queued for a file about to be deleted
+            background.abort()
         else:
             background.close()
     report.frames_in = reader.frames_read
+
+
+def _pump(blocks, reader, engine, window, background, progress, report, stats) -> None:
+    """Read, convolve and write every block; the tail at the end."""
+    for block in blocks:
+        if stats is not None:
+            stats["input_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
+            stats["input_samples"] += block.size
+        out = window.feed(engine.push(block), reader.frames_read)
+        if out.shape[0]:
+            background.write(out)
+            report.frames_out += out.shape[0]
+        if progress:
+            progress(reader.frames_read, reader.frames, reader.rate)
+    out = window.finish(engine.finish(), reader.frames_read)
+    if out.shape[0]:
+        background.write(out)
+        report.frames_out += out.shape[0]

@@ -193,7 +193,15 @@ class SignalWriter:
         self._clips = clips_at_full_scale(subtype)
 
     def write(self, block: np.ndarray) -> None:
-        """Append ``block``."""
+        """Append ``block``.
+
+        Raises
+        ------
+        OutputError
+            The system refused the write (a full disk, a lost device...);
+            the :class:`OSError` is its ``__cause__``. A closed standard
+            output is raised as the :class:`BrokenPipeError` it is.
+        """
         if block.shape[0] == 0:
             return
         peak = block_peak(block)
@@ -201,14 +209,30 @@ class SignalWriter:
         if self._clips and peak > 1.0:
             self.clipped += int(np.count_nonzero(np.abs(block) > 1.0))
             block = np.clip(block, -1.0, 1.0)
-        self._write(block)
+        with self._output_errors():
+            self._write(block)
         self.frames += block.shape[0]
+
+    @contextlib.contextmanager
+    def _output_errors(self) -> Iterator[None]:
+        """Raise an :class:`OSError` of the system as :class:`OutputError` (a closed stdout stays itself)."""
+        try:
+            yield
+        except (BrokenPipeError, OutputError):
+            raise
+        except OSError as exc:
+            raise OutputError(f"writing {self.destination!r} failed: {exc.strerror or exc}") from exc
 
     def _write(self, block: np.ndarray) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         """Finish the output (flush buffers, write trailers)."""
+
+    def _close_reporting(self) -> None:
+        """:meth:`close`, with a refusal of the system raised as :class:`OutputError` as in :meth:`write`."""
+        with self._output_errors():
+            self.close()
 
     def report(self) -> WriteReport:
         return WriteReport(self.destination, self.format, self.subtype, self.frames, self.channels, self.clipped,
@@ -334,7 +358,7 @@ def open_writer(destination: str, rate: float, channels: int, *, format: str | N
             buffer = io.BytesIO()
             writer = _SoundFileWriter(buffer, destination, fmt, sub, rate, channels)
         yield writer
-        writer.close()
+        writer._close_reporting()
         if isinstance(writer, _SoundFileWriter):
             stream.write(buffer.getvalue())
             stream.flush()
@@ -344,7 +368,7 @@ def open_writer(destination: str, rate: float, channels: int, *, format: str | N
             with open(tmp, "wb") as f:
                 writer = _CsvWriter(f, destination, rate, channels, dtype)
                 yield writer
-                writer.close()
+                writer._close_reporting()
         else:
             if fmt == "WAV" and sub in PIPE_SUBTYPES:
                 writer = _WavFileWriter(tmp, destination, sub, rate, channels)
@@ -353,7 +377,7 @@ def open_writer(destination: str, rate: float, channels: int, *, format: str | N
             try:
                 yield writer
             finally:
-                writer.close()
+                writer._close_reporting()
 
 
 def read_all(reader: SignalReader) -> np.ndarray:
