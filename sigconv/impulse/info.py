@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..convolution.mixing import ir_onset
+from ..compute.onsets import ir_onset
 from ..validation import as_frames
 from .acoustics import (
     DECAY_RANGES,
