@@ -13,7 +13,23 @@ import numpy as np
 __all__ = ["RealFFT", "InPlaceRealFFT", "WholeTransform"]
 
 
-class RealFFT:
+class _RowTransform:
+    """What every plan of ``rows`` real rows of ``size`` points knows about itself."""
+
+    #: How the plan was made: "estimate" or "wisdom" for FFTW, "library" where there is no plan to make.
+    planned_from = "library"
+
+    def __init__(self, ops, size: int, rows: int, dtype=np.float64):
+        self.ops = ops
+        self.size, self.channels = int(size), int(rows)
+        self.dtype = np.dtype(dtype)
+        self.complex_dtype = np.result_type(self.dtype, np.complex64)
+        self.bins = self.size // 2 + 1
+        self.threads = ops.threads
+        self.library = ops.name
+
+
+class RealFFT(_RowTransform):
     """Forward and inverse real FFT of length ``size`` over ``rows`` rows.
 
     The arrays returned by :meth:`forward` and :meth:`inverse` may be
@@ -40,17 +56,8 @@ class RealFFT:
     True
     """
 
-    #: How the plan was made: "estimate" or "wisdom" for FFTW, "library" where there is no plan to make.
-    planned_from = "library"
-
     def __init__(self, ops, size: int, rows: int, dtype=np.float64):
-        self.ops = ops
-        self.size, self.channels = int(size), int(rows)
-        self.dtype = np.dtype(dtype)
-        self.complex_dtype = np.result_type(self.dtype, np.complex64)
-        self.bins = self.size // 2 + 1
-        self.threads = ops.threads
-        self.library = ops.name
+        super().__init__(ops, size, rows, dtype)
         self._allocate()
 
     def _allocate(self) -> None:
@@ -78,7 +85,7 @@ class RealFFT:
         return self.inverse_spectrum()
 
 
-class InPlaceRealFFT:
+class InPlaceRealFFT(_RowTransform):
     """Forward and inverse real FFT of ``(rows, size)`` rows in one buffer, without normalization.
 
     :attr:`real` and :attr:`spectrum` are two views of the same memory:
@@ -109,16 +116,8 @@ class InPlaceRealFFT:
     True
     """
 
-    planned_from = "library"
-
     def __init__(self, ops, size: int, rows: int, dtype=np.float64):
-        self.ops = ops
-        self.size, self.channels = int(size), int(rows)
-        self.dtype = np.dtype(dtype)
-        self.complex_dtype = np.result_type(self.dtype, np.complex64)
-        self.bins = self.size // 2 + 1
-        self.threads = ops.threads
-        self.library = ops.name
+        super().__init__(ops, size, rows, dtype)
         self._buffer = ops.zeros((self.channels, 2 * self.bins), self.dtype)
         self.real = self._buffer[:, : self.size]
         self.spectrum = self._buffer.view(self.complex_dtype)
