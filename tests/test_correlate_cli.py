@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import re
 
 import numpy as np
 import pytest
 import scipy.signal
 import soundfile as sf
+
+from sigconv import UsageError, correlate, correlate_files, drift_files, estimate_drift, locate, locate_file
+from sigconv import register_backend
+from sigconv.correlation.files import CorrelateJob, CorrelateSettings, DriftSettings, LocateSettings
+from sigconv.io.options import FileOptions
+from sigconv.testing import StrictBackend
 
 from .conftest import read_float, run_sigconv
 
@@ -31,7 +38,8 @@ def test_help_states_the_sign_convention_and_examples(cli):
     assert "if B is A delayed by d seconds, the delay is +d" in text
     assert "Examples:" in result.stdout and "sigconv correlate" in result.stdout
     for option in ("--method", "--max-lag", "--min-lag", "--lag-range", "--ref-channel", "--min-confidence",
-                   "--drift", "--window", "--locate", "--threshold", "--json", "--normalize", "--refine"):
+                   "--drift", "--window", "--locate", "--threshold", "--json", "--normalize", "--refine",
+                   "--backend", "-b,"):
         assert option in result.stdout
     group = " ".join(cli("--help").stdout.split())
     assert "correlate" in group and "7 no reliable delay found" in group and "8 no correlation peak" in group
@@ -223,3 +231,88 @@ def test_locate_reads_the_recording_from_a_pipe(write_audio, rng, tmp_path):
     proc = run_sigconv("correlate", "--locate", write_audio("clip.wav", clip, rate=rate), "-", input=buf.getvalue())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().split(" s ")[0] == "1.125000"
+
+
+# --- backends ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict():
+    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
+    register_backend("strict", StrictBackend, clobber=True)
+    return "strict"
+
+
+@pytest.mark.parametrize("options", [{}, {"max_lag": 0.02}, {"max_lag": 0.002, "block": 5000},
+                                     {"method": "scot", "max_lag": 0.002}])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_correlate_files_on_the_strict_backend(write_audio, rng, strict, options, channels):
+    """Files streamed into the transforms (whole or block by block) give what the arrays give."""
+    source = rng.standard_normal(RATE + 2000)
+    a = source[1000 : RATE + 1000]
+    b = np.stack([source[1000 - d : RATE + 1000 - d] for d in (48, -30)[:channels]], axis=1)
+    a_path, b_path = write_audio("a.wav", a, subtype="DOUBLE"), write_audio("b.wav", b, subtype="DOUBLE")
+    result = correlate_files(a_path, b_path, backend=strict, keep_function=True, rate=None, **options)
+    reference = correlate(a, b, RATE, **options)
+    np.testing.assert_array_equal(result.lags, reference.lags)
+    np.testing.assert_allclose(result.values, reference.values, rtol=0, atol=1e-9 * np.abs(reference.values).max())
+    assert [p.lag for p in result.pairs] == [p.lag for p in reference.pairs] == [48, -30][:channels]
+    np.testing.assert_allclose([p.delay_samples for p in result.pairs], [p.delay_samples for p in reference.pairs],
+                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose([p.delay_samples for p in result.pairs], [48, -30][:channels], atol=0.01)
+
+
+def test_settings_jobs_and_keywords(delayed, strict):
+    *_, a, b = delayed
+    settings = CorrelateSettings(max_lag=0.02, backend=strict)
+    job = CorrelateJob(a, b, settings, FileOptions())
+    assert pickle.loads(pickle.dumps(job)) == job
+    by_job = job.run(context=1)
+    by_keywords = correlate_files(a, b, max_lag=0.02, backend=strict)
+    by_settings = correlate_files(a, b, settings, context=1)
+    assert by_job.pairs == by_keywords.pairs == by_settings.pairs
+    assert by_job.pairs[0].delay_samples == pytest.approx(480, abs=0.01)
+    with pytest.raises(UsageError, match="unknown option.*max_lags"):
+        correlate_files(a, b, max_lags=0.02)
+    with pytest.raises(UsageError, match="--ref-channel 1 does not exist"):
+        correlate_files(a, b, ref_channel=1)
+
+
+def test_drift_and_locate_files_on_the_strict_backend(write_audio, rng, strict):
+    rate = 8000
+    a = rng.standard_normal(12 * rate)
+    b = np.concatenate([rng.standard_normal(400), scipy.signal.resample_poly(a, 10001, 10000)])
+    af, bf = write_audio("a.wav", a, rate=rate, subtype="DOUBLE"), write_audio("b.wav", b, rate=rate, subtype="DOUBLE")
+    result, notes = drift_files(af, bf, DriftSettings(window=2.0, backend=strict))
+    expected = estimate_drift(a, b, rate, window=2.0)
+    assert notes == [] and result.pairs[0].drift_ppm == pytest.approx(expected.pairs[0].drift_ppm, abs=1e-6)
+    assert result.pairs[0].offset_samples == pytest.approx(400, abs=0.3)
+    clip = a[rate : 2 * rate]
+    clip_path = write_audio("clip.wav", clip, rate=rate, subtype="DOUBLE")
+    found, notes = locate_file(clip_path, af, LocateSettings(threshold=0.9, backend=strict), files=FileOptions())
+    assert [m.start_samples for m in found.matches] == [rate]
+    assert found.matches[0].score == pytest.approx(locate(clip, a, rate, threshold=0.9).matches[0].score, abs=1e-9)
+    keywords, _ = locate_file(clip_path, af, threshold=0.9, backend=strict)
+    assert keywords.matches == found.matches
+
+
+@pytest.mark.parametrize("mode", ["plain", "drift", "locate"])
+def test_backend_option(cli, delayed, write_audio, mode):
+    a_data, _, a, b = delayed
+    args = {"plain": [a, b], "drift": [a, b, "--drift", "--window", "0.25"],
+            "locate": ["--locate", write_audio("clip.wav", a_data[1000:5800]), a]}[mode]
+    result = cli("correlate", *args, "--backend", "fft", "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    if mode == "plain":
+        assert document["pairs"][0]["delay_samples"] == pytest.approx(480, abs=0.01)
+    elif mode == "drift":
+        assert document["pairs"][0]["offset_samples"] == pytest.approx(480, abs=0.05)
+    else:
+        assert [m["start_samples"] for m in document["matches"]] == [1000]
+    direct = cli("correlate", *args, "-b", "direct")
+    assert direct.exit_code == 5 and direct.stdout == ""
+    message = " ".join(direct.stderr.split())
+    assert "'direct' does not run correlate" in message and "fft" in message, message
+    unknown = cli("correlate", *args, "--backend", "nope")
+    assert unknown.exit_code == 5 and "nope" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -14,14 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigconv import (
+    BackendUnavailableError,
     InvalidSignalError,
     NoCorrelationPeakError,
     NoReliableDelayError,
     UsageError,
     correlate,
+    register_backend,
 )
 from sigconv.correlation.delays import lag_window
 from sigconv.correlation.peaks import bandlimited_peak, bandlimited_value, parabolic_offset, peak_confidence
+from sigconv.testing import StrictBackend
 
 
 def oracle(a, b):
@@ -318,16 +321,85 @@ def test_confidence_measure():
 
 @pytest.mark.parametrize("in_place_from", [1, 1 << 60])
 def test_long_transforms_in_place_give_the_same_results(monkeypatch, rng, in_place_from):
-    """Long whole-signal transforms run in place (pyFFTW, when installed); short ones copy (scipy.fft)."""
-    import sigconv.correlation.spectra
+    """Long whole-signal transforms run in place (FFTW's whole transform); short ones copy."""
+    import sigconv.compute.fftw
 
-    monkeypatch.setattr(sigconv.correlation.spectra, "_IN_PLACE_FROM", in_place_from)
+    if in_place_from == 1 and not sigconv.compute.fftw.pyfftw_available():
+        pytest.skip("pyFFTW is not installed: there is no in-place transform to test")
+    monkeypatch.setattr(sigconv.compute.fftw, "_IN_PLACE_FROM", in_place_from)
     a, b = rng.standard_normal(3000), rng.standard_normal((2500, 2))
-    result = correlate(a, b, method="cc", refine="none")
+    result = correlate(a, b, method="cc", refine="none", backend="fft")
     for channel in range(2):
         expected, lags = oracle(a, b[:, channel])
         np.testing.assert_array_equal(result.lags, lags)
         np.testing.assert_allclose(result.values[:, channel], expected, atol=1e-9)
     x, y = delayed_pair(rng, 6000, -21.37)
-    estimate = correlate(x, y, max_lag=100).pairs[0]  # rotated window, band-limited refinement
+    estimate = correlate(x, y, max_lag=100, backend="fft").pairs[0]  # rotated window, band-limited refinement
     assert estimate.delay_samples == pytest.approx(-21.37, abs=1e-3)
+
+
+# --- backends -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict():
+    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
+    register_backend("strict", StrictBackend, clobber=True)
+    return "strict"
+
+
+def assert_same_correlation(result, reference):
+    """Same lags and whole-sample peaks, values within 1e-9 of the peak, delays within 1e-6 samples."""
+    np.testing.assert_array_equal(result.lags, reference.lags)
+    assert result.values.dtype == np.float64 and isinstance(result.values, np.ndarray)
+    np.testing.assert_allclose(result.values, reference.values, rtol=0, atol=1e-9 * np.abs(reference.values).max())
+    assert [p.lag for p in result.pairs] == [p.lag for p in reference.pairs]
+    np.testing.assert_allclose([p.delay_samples for p in result.pairs], [p.delay_samples for p in reference.pairs],
+                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose([p.peak for p in result.pairs], [p.peak for p in reference.pairs], rtol=1e-9)
+
+
+PATHS = {
+    "whole range": {},
+    "rotated window": {"max_lag": 150},
+    "signed window, min lag": {"lag_range": (-40, 160), "min_lag": 2},
+    "block form": {"max_lag": 150, "block": 700},
+    "block form, default blocks": {"max_lag": 150, "block": None},
+}
+
+
+@pytest.mark.parametrize("method", ["gcc-phat", "scot", "cc"])
+@pytest.mark.parametrize("path", list(PATHS))
+@pytest.mark.parametrize("refine", ["bandlimited", "parabolic"])
+def test_strict_backend_gives_the_default_results(rng, strict, method, path, refine):
+    """Every form run on arrays that refuse implicit host transfers gives what the default backend gives."""
+    delays = [12.25, -3.5]
+    source = broadband(rng, 80_000)
+    a = source[4000:74000] if path == "block form, default blocks" else source[4000:10000]
+    b = np.stack([shifted(source, d) for d in delays], axis=1)[4000 : 4000 + a.size]
+    b = with_noise(rng, b, 20)
+    options = dict(PATHS[path], method=method, refine=refine)
+    result = correlate(a, b, backend=strict, **options)
+    assert_same_correlation(result, correlate(a, b, **options))
+    np.testing.assert_allclose([p.delay_samples for p in result.pairs], delays, atol=0.05 if refine != "parabolic"
+                               else 0.3)
+
+
+def test_strict_backend_cc_equals_scipy(rng, strict):
+    a, b = rng.standard_normal(900), rng.standard_normal((700, 2))
+    for options in ({}, {"lag_range": (-300, 200)}, {"lag_range": (-300, 200), "block": 100}):
+        result = correlate(a, b, method="cc", normalize=True, backend=strict, **options)
+        for channel in range(2):
+            expected, lags = oracle(a, b[:, channel])
+            keep = (lags >= result.lo) & (lags <= result.hi)
+            expected = expected[keep] / np.sqrt(np.sum(a**2) * np.sum(b[:, channel] ** 2))
+            np.testing.assert_array_equal(result.lags, lags[keep])
+            np.testing.assert_allclose(result.values[:, channel], expected, atol=1e-12)
+
+
+def test_a_backend_that_does_not_correlate_is_refused(rng):
+    x = rng.standard_normal(100)
+    with pytest.raises(BackendUnavailableError, match=r"'direct' does not run correlate.*fft"):
+        correlate(x, x, backend="direct")
+    with pytest.raises(BackendUnavailableError, match="nope"):
+        correlate(x, x, backend="nope")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from sigconv import NoReliableDelayError, UsageError, estimate_drift
+from sigconv import BackendUnavailableError, NoReliableDelayError, UsageError, estimate_drift, register_backend
+from sigconv.testing import StrictBackend
 
 RATE = 8000
 
@@ -58,3 +59,33 @@ def test_errors(rng):
         estimate_drift(a, a, RATE, window=1.0)  # 0.5 s of A cannot hold two 1 s windows
     with pytest.raises(NoReliableDelayError, match="windows"):
         estimate_drift(rng.standard_normal(40000), rng.standard_normal(40000), RATE, window=1.0, max_lag=0.1)
+
+
+@pytest.fixture
+def strict():
+    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
+    register_backend("strict", StrictBackend, clobber=True)
+    return "strict"
+
+
+@pytest.mark.parametrize("method, lag_range", [("gcc-phat", None), ("scot", (0.0, 0.2)), ("cc", (0.0, 0.2))])
+def test_strict_backend_gives_the_default_fit(rng, strict, method, lag_range):
+    """Coarse search, windows and drift compensation on arrays that refuse implicit host transfers."""
+    a, b = drifting_pair(rng, 16, 800, 10002, 10000)  # +200 ppm: the second pass compensates within windows
+    options = {"window": 2.0, "method": method, "lag_range": lag_range}
+    result = estimate_drift(a, b, RATE, backend=strict, **options)
+    reference = estimate_drift(a, b, RATE, **options)
+    assert (result.lo, result.hi) == (reference.lo, reference.hi)
+    fit, expected = result.pairs[0], reference.pairs[0]
+    assert fit.offset_samples == pytest.approx(expected.offset_samples, abs=1e-6)
+    assert fit.drift_ppm == pytest.approx(expected.drift_ppm, abs=1e-6)
+    np.testing.assert_allclose([w.delay_samples for w in fit.windows], [w.delay_samples for w in expected.windows],
+                               rtol=0, atol=1e-6)
+    assert [w.used for w in fit.windows] == [w.used for w in expected.windows]
+    assert fit.offset_samples == pytest.approx(800, abs=0.3) and fit.drift_ppm == pytest.approx(200, abs=1)
+
+
+def test_a_backend_that_does_not_correlate_is_refused(rng):
+    a, b = drifting_pair(rng, 4, 10, 1, 1)
+    with pytest.raises(BackendUnavailableError, match=r"'direct' does not run correlate"):
+        estimate_drift(a, b, RATE, window=1.0, backend="direct")

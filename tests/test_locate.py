@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sigconv import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError, locate
+from sigconv import (
+    BackendUnavailableError,
+    IncompatibleSignalsError,
+    InvalidSignalError,
+    NoCorrelationPeakError,
+    UsageError,
+    locate,
+    register_backend,
+)
 from sigconv.compute.frames import array_blocks
+from sigconv.testing import StrictBackend
 
 from .conftest import REPO
 
@@ -86,6 +95,33 @@ def test_refusals(rng):
         locate(rng.standard_normal(100), x)
     with pytest.raises(UsageError, match="--threshold"):
         locate(rng.standard_normal(100), x, threshold=2.0)
+
+
+@pytest.fixture
+def strict():
+    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
+    register_backend("strict", StrictBackend, clobber=True)
+    return "strict"
+
+
+@pytest.mark.parametrize("block", [None, 3000])
+def test_strict_backend_gives_the_default_matches(rng, strict, block):
+    clip = rng.standard_normal(RATE // 2)
+    starts = [5_000, 33_333, 70_001]
+    x = recording_with(rng, clip, starts, seconds=10.0, gains=[1.0, 0.5, 0.8])
+    result = locate(clip, array_blocks(x[:, None], 4096), RATE, block=block, threshold=0.2, backend=strict)
+    reference = locate(clip, array_blocks(x[:, None], 4096), RATE, block=block, threshold=0.2)
+    assert [m.start_samples for m in result.matches] == [m.start_samples for m in reference.matches] == starts
+    np.testing.assert_allclose([m.score for m in result.matches], [m.score for m in reference.matches], rtol=0,
+                               atol=1e-9)
+    for m, start in zip(result.matches, starts):  # Pearson's coefficient, computed directly
+        assert m.score == pytest.approx(pearson(clip, x[start : start + clip.size]), abs=1e-9)
+    assert result.block == reference.block and result.best.start_samples == reference.best.start_samples
+
+
+def test_a_backend_that_does_not_correlate_is_refused(rng):
+    with pytest.raises(BackendUnavailableError, match=r"'direct' does not run correlate"):
+        locate(rng.standard_normal(100), rng.standard_normal(1000), backend="direct")
 
 
 # The child's own high-water mark: ru_maxrss would start from the parent's (pytest's) peak, which Linux

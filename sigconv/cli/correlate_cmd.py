@@ -9,18 +9,18 @@ from dataclasses import dataclass
 
 import click
 
-from ..correlation.delays import DEFAULT_MIN_CONFIDENCE, METHODS
+from ..correlation.delays import DEFAULT_METHOD, DEFAULT_MIN_CONFIDENCE, METHODS
 from ..errors import UsageError
 from ..io.atomic import refuse_input_overwrite
 from ..correlation.peaks import REFINEMENTS
 from ..progress import progress_bar
 from .common import report_notes
-from .options import IOOptions, _stack, common_options
+from .options import IOOptions, _stack, common_options, threads_option
 
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """How delays are searched and judged."""
+    """How delays are searched and judged, and which backend computes them."""
 
     method: str | None
     normalize: bool
@@ -32,6 +32,34 @@ class SearchOptions:
     min_confidence: float
     resample: bool
     block: int | None
+    backend: str = "auto"
+
+    def correlate_settings(self, keep_function: bool):
+        """The library's :class:`~sigconv.correlation.files.CorrelateSettings` for a plain correlation."""
+        from ..correlation.files import CorrelateSettings
+
+        return CorrelateSettings(
+            method=self.method or DEFAULT_METHOD, normalize=self.normalize, max_lag=self.max_lag,
+            min_lag=self.min_lag, lag_range=self.lag_range, ref_channel=self.ref_channel, refine=self.refine,
+            min_confidence=self.min_confidence or None, resample_b=self.resample, block=self.block,
+            keep_function=keep_function, backend=self.backend,
+        )
+
+    def drift_settings(self, window: float | None):
+        """The library's :class:`~sigconv.correlation.files.DriftSettings` for ``--drift``."""
+        from ..correlation.files import DriftSettings
+
+        return DriftSettings(method=self.method or DEFAULT_METHOD, max_lag=self.max_lag, lag_range=self.lag_range,
+                             ref_channel=self.ref_channel, min_confidence=self.min_confidence, refine=self.refine,
+                             resample_b=self.resample, backend=self.backend,
+                             **({} if window is None else {"window": window}))
+
+    def locate_settings(self, threshold: float | None):
+        """The library's :class:`~sigconv.correlation.files.LocateSettings` for ``--locate``."""
+        from ..correlation.files import LocateSettings
+
+        return LocateSettings(block=self.block, resample_clip=self.resample, backend=self.backend,
+                              **({} if threshold is None else {"threshold": threshold}))
 
 
 @dataclass(frozen=True)
@@ -46,7 +74,7 @@ class ModeOptions:
 
 
 def search_options(fn):
-    """The options of the delay search, gathered into ``search``."""
+    """The options of the delay search and ``--backend``, gathered into ``search``."""
 
     @_stack(
         click.option("-m", "--method", type=click.Choice(METHODS), default=None,
@@ -68,12 +96,14 @@ def search_options(fn):
                      help="Resample B (with --locate: the clip) to the other's rate when they differ."),
         click.option("--block", type=click.IntRange(min=1), default=None, metavar="FRAMES",
                      help="Experts: frames per block of the block-by-block computation."),
+        click.option("-b", "--backend", default="auto", show_default=True, metavar="NAME",
+                     help="Compute backend (see `sigconv backends`); auto picks the fastest."),
     )
     @functools.wraps(fn)
     def wrapper(*args, method, normalize, max_lag, min_lag, lag_range, ref_channel, refine, min_confidence,
-                resample, block, **kwargs):
+                resample, block, backend, **kwargs):
         kwargs["search"] = SearchOptions(method, normalize, max_lag, min_lag, lag_range, ref_channel, refine,
-                                         min_confidence, resample, block)
+                                         min_confidence, resample, block, backend)
         return fn(*args, **kwargs)
 
     return wrapper
@@ -173,8 +203,9 @@ def _confidence_text(confidence) -> str:
 @search_options
 @mode_options
 @output_options
+@threads_option
 @common_options
-def correlate_command(a_path, b_path, search, mode, io, quiet):
+def correlate_command(a_path, b_path, search, mode, io, context, quiet):
     """Estimate how far B lags A: if B is A delayed by d seconds, the delay is +d.
 
     Prints one line per channel of B (compared with channel --ref-channel
@@ -204,19 +235,14 @@ def correlate_command(a_path, b_path, search, mode, io, quiet):
         refuse_input_overwrite(io.output, [a_path, b_path])
     to_stderr = io.output == "-"  # standard output carries the correlation function then
     if mode.locate:
-        return _locate(a_path, b_path, search, mode, io, quiet)
+        return _locate(a_path, b_path, search, mode, io, context, quiet)
     if mode.drift:
-        return _drift(a_path, b_path, search, mode, io, quiet)
-    from ..correlation.files import correlate_files, write_correlation
+        return _drift(a_path, b_path, search, mode, io, context, quiet)
+    from ..correlation.files import CorrelateJob, write_correlation
 
+    settings = search.correlate_settings(keep_function=io.output is not None)
     with progress_bar("correlating", quiet) as update:
-        result = correlate_files(
-            a_path, b_path, method=search.method or METHODS[0], normalize=search.normalize, max_lag=search.max_lag,
-            min_lag=search.min_lag, lag_range=search.lag_range, ref_channel=search.ref_channel,
-            refine=search.refine, min_confidence=search.min_confidence or None, resample_b=search.resample,
-            block=search.block, keep_function=io.output is not None, input_format=io.input_format, rate=io.rate,
-            progress=update,
-        )
+        result = CorrelateJob(a_path, b_path, settings, io.files).run(context, progress=update)
     notes = list(result.notes)
     for p in result.pairs:
         if p.at_edge:
@@ -241,17 +267,12 @@ def correlate_command(a_path, b_path, search, mode, io, quiet):
                    f"confidence {_confidence_text(p.confidence)}", err=to_stderr)
 
 
-def _drift(a_path, b_path, search, mode, io, quiet):
+def _drift(a_path, b_path, search, mode, io, context, quiet):
     from ..correlation.files import drift_files
-    from ..correlation.drift import DEFAULT_WINDOW_SECONDS
 
     with progress_bar("measuring drift", quiet) as update:
-        result, notes = drift_files(
-            a_path, b_path, resample_b=search.resample, input_format=io.input_format, rate=io.rate,
-            window=mode.window or DEFAULT_WINDOW_SECONDS, method=search.method or METHODS[0],
-            max_lag=search.max_lag, lag_range=search.lag_range, ref_channel=search.ref_channel,
-            min_confidence=search.min_confidence, refine=search.refine, progress=update,
-        )
+        result, notes = drift_files(a_path, b_path, search.drift_settings(mode.window), files=io.files,
+                                    context=context, progress=update)
     report_notes(notes, quiet)
     if mode.as_json:
         click.echo(json.dumps({"a": a_path, "b": b_path, **result.as_dict(), "notes": notes}, indent=2))
@@ -264,14 +285,14 @@ def _drift(a_path, b_path, search, mode, io, quiet):
                    f"{p.residual_samples:.3f} samples)")
 
 
-def _locate(clip_path, recording_path, search, mode, io, quiet):
+def _locate(clip_path, recording_path, search, mode, io, context, quiet):
     from ..correlation.files import locate_file
-    from ..correlation.clips import DEFAULT_THRESHOLD
 
-    threshold = DEFAULT_THRESHOLD if mode.threshold is None else mode.threshold
+    settings = search.locate_settings(mode.threshold)
+    threshold = settings.threshold
     with progress_bar("searching", quiet) as update:
-        result, notes = locate_file(clip_path, recording_path, threshold=threshold, resample_clip=search.resample,
-                                    block=search.block, input_format=io.input_format, rate=io.rate, progress=update)
+        result, notes = locate_file(clip_path, recording_path, settings, files=io.files, context=context,
+                                    progress=update)
     if not result.matches and result.best is not None:
         notes.append(f"no occurrence reached --threshold {threshold:g}; the best score was {result.best.score:.3f} "
                      f"at {result.best.start_seconds:.6f} s")

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError
 from ..compute.frames import FrameWindow, array_blocks
 from ..validation import as_frames
+from .spectra import correlation_ops
 
 __all__ = ["Match", "LocateResult", "locate", "DEFAULT_THRESHOLD"]
 
@@ -162,8 +163,8 @@ def _mono_blocks(blocks: Iterable[np.ndarray], name: str):
 
 
 def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THRESHOLD, block: int | None = None,
-           progress: Callable[[int, int | None, float], None] | None = None,
-           total: int | None = None) -> LocateResult:
+           progress: Callable[[int, int | None, float], None] | None = None, total: int | None = None,
+           backend: str = "auto", context=None) -> LocateResult:
     """Find every start of ``clip`` in ``recording`` where the score reaches ``threshold``.
 
     Parameters
@@ -185,6 +186,11 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
         Called as ``progress(frames_done, total, rate)``.
     total : int, optional
         Frames in the recording, for progress.
+    backend : str
+        Compute backend that runs the transforms (see ``sigconv backends``),
+        or ``"auto"``: the fastest that runs ``correlate``.
+    context : ExecutionContext or int, optional
+        Threads the transforms may use (an int is a thread count).
 
     Returns
     -------
@@ -196,6 +202,14 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
         The clip is silent or constant.
     IncompatibleSignalsError
         The recording is shorter than the clip.
+    BackendUnavailableError
+        ``backend`` is unknown, unavailable here, or does not run ``correlate``.
+
+    Notes
+    -----
+    The recording's segments go to the backend's device (``ops.to_device``)
+    and the correlation with the clip comes back (``ops.to_host``); the
+    local energies, scores and peak picking run on the host.
 
     Examples
     --------
@@ -207,8 +221,6 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
     >>> [(round(m.start_samples), round(m.score, 2)) for m in locate(clip, recording).matches]
     [(3000, 0.91), (12345, 0.64)]
     """
-    from ..compute.transforms import RealFFT
-
     if not -1.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold is a score between -1 and 1, not {threshold:g}")
     c = as_frames(clip, name="clip").mean(axis=1)
@@ -226,12 +238,11 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
     hop = block if block is not None else max(_MIN_BLOCK, 2 * length)
     if hop < 1:
         raise UsageError(f"--block must be a positive number of frames, not {hop}")
-    from scipy import fft as sfft
-
-    size = sfft.next_fast_len(hop + length - 1, real=True)
+    ops = correlation_ops(backend, total, length, 1, context)
+    size = ops.next_fast_len(hop + length - 1)
     hop = size - length + 1
-    transform = RealFFT(size, 1)
-    clip_spectrum = transform.forward(centred[None, :]).conj()
+    transform = ops.real_fft(size, 1, np.float64)
+    clip_spectrum = transform.forward(ops.to_device(centred[None, :])).conj()
     stream = FrameWindow(_mono_blocks(recording, "the recording"), 1)
     picker = _PeakPicker(length - 1, threshold)
     position = 0
@@ -240,9 +251,9 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
         valid = hop if not stream.done else min(hop, stream.end - length + 1 - position)
         if valid <= 0:
             break
-        spectrum = transform.forward(segment[None, :])
+        spectrum = transform.forward(ops.to_device(segment[None, :]))
         spectrum *= clip_spectrum
-        numerator = transform.inverse(spectrum)[0, :valid]
+        numerator = ops.to_host(transform.inverse(spectrum)[0, :valid])
         scores = _scores(segment[: valid + length - 1], numerator, length, norm)
         picker.feed(scores)
         position += valid

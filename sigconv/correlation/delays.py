@@ -59,8 +59,8 @@ import numpy as np
 from ..errors import NoReliableDelayError, UsageError
 from .spectra import (
     CurveMaker,
-    WholeTransform,
     block_form_spectra,
+    correlation_ops,
     one_transform_spectra,
     plan_transform,
 )
@@ -292,23 +292,25 @@ def _allowed(lo, hi, min_abs):
     return np.abs(np.arange(lo, hi + 1)) >= min_abs
 
 
-def correlate_sources(a, b, na, nb, rate, *, ref, method, normalize, lo, hi, min_abs, refine, block,
-                       keep_function, progress, names=("A", "B")) -> Correlation:
+def correlate_sources(a, b, na, nb, rate, *, ops, ref, method, normalize, lo, hi, min_abs, refine, block,
+                      keep_function, progress, names=("A", "B")) -> Correlation:
     """The engine behind :func:`correlate` and :func:`sigconv.correlation.files.correlate_files`.
 
-    ``a`` and ``b`` are ``(frames, channels)`` arrays or :class:`FrameWindow` streams of
-    ``na`` and ``nb`` frames.
+    ``a`` and ``b`` are host ``(frames, channels)`` arrays or :class:`~sigconv.compute.frames.FrameWindow`
+    streams of ``na`` and ``nb`` frames; ``ops`` (an :class:`~sigconv.compute.ops.ArrayOps`)
+    holds and transforms the spectra. The peaks are found on the host, in the correlation and the
+    spectrum :meth:`CurveMaker.values` hands back.
     """
-    size, length = plan_transform(na, nb, lo, hi, block)
+    size, length = plan_transform(ops, na, nb, lo, hi, block)
     allowed = _allowed(lo, hi, min_abs)
     if length is None:
-        transform = WholeTransform(size)
-        maker = CurveMaker(method, size, lo, hi, rotate=True, transform=transform)
-        spectra = one_transform_spectra(a, b, na, nb, ref, transform, method, names, progress, rate)
+        transform = ops.whole_transform(size)
+        maker = CurveMaker(ops, method, size, lo, hi, rotate=True, transform=transform)
+        spectra = one_transform_spectra(ops, a, b, na, nb, ref, transform, method, names, progress, rate)
     else:
-        maker = CurveMaker(method, size, lo, hi)
-        spectra = block_form_spectra(a, b, na, nb, ref, lo, hi, size, length, method, normalize, names, progress,
-                                      rate)
+        maker = CurveMaker(ops, method, size, lo, hi)
+        spectra = block_form_spectra(ops, a, b, na, nb, ref, lo, hi, size, length, method, normalize, names,
+                                     progress, rate)
     del a, b
     estimates, curves = [], []
     for channel, (spectrum, auto_a, auto_b, energy_a, energy_b) in enumerate(spectra):
@@ -325,12 +327,17 @@ def correlate_sources(a, b, na, nb, rate, *, ref, method, normalize, lo, hi, min
 
 
 def check_options(method, normalize, refine, ref_channel, channels_a, block=None) -> None:
-    """Refuse bad or conflicting options early, in plain words."""
+    """Refuse bad or conflicting options early, in plain words.
+
+    The reference channel is checked against ``channels_a`` only when that is known (not None).
+    """
     check_method(method)
     check_refine(refine)
     if normalize and method != "cc":
         raise UsageError(f"--normalize applies to --method cc; {method} values are already scaled by the weighting")
-    if not 0 <= ref_channel < channels_a:
+    if ref_channel < 0:
+        raise UsageError(f"--ref-channel {ref_channel} does not exist: channels are numbered from 0")
+    if channels_a is not None and ref_channel >= channels_a:
         raise UsageError(
             f"--ref-channel {ref_channel} does not exist: A has {channels_a} channel(s), numbered 0 to {channels_a - 1}"
         )
@@ -342,7 +349,8 @@ def correlate(a, b, rate: float = 1.0, *, method: str = DEFAULT_METHOD, normaliz
               max_lag: float | None = None, min_lag: float | None = None,
               lag_range: tuple[float, float] | None = None, ref_channel: int = 0, refine: str = "bandlimited",
               min_confidence: float | None = None, block: int | None = None, keep_function: bool = True,
-              progress: Callable[[int, int | None, float], None] | None = None) -> Correlation:
+              progress: Callable[[int, int | None, float], None] | None = None, backend: str = "auto",
+              context=None) -> Correlation:
     """Estimate how far each channel of ``b`` lags channel ``ref_channel`` of ``a``.
 
     Parameters
@@ -379,6 +387,11 @@ def correlate(a, b, rate: float = 1.0, *, method: str = DEFAULT_METHOD, normaliz
         and pair).
     progress : callable, optional
         Called as ``progress(frames_done, frames_total, rate)``.
+    backend : str
+        Compute backend that runs the transforms (see ``sigconv backends``),
+        or ``"auto"``: the fastest that runs ``correlate``.
+    context : ExecutionContext or int, optional
+        Threads the transforms may use (an int is a thread count).
 
     Returns
     -------
@@ -396,6 +409,8 @@ def correlate(a, b, rate: float = 1.0, *, method: str = DEFAULT_METHOD, normaliz
         Empty signals, NaN or infinite samples.
     UsageError
         Unknown method or refinement, bad lag limits or channel.
+    BackendUnavailableError
+        ``backend`` is unknown, unavailable here, or does not run ``correlate``.
 
     Examples
     --------
@@ -414,8 +429,9 @@ def correlate(a, b, rate: float = 1.0, *, method: str = DEFAULT_METHOD, normaliz
     check_options(method, normalize, refine, ref_channel, a.shape[1], block)
     na, nb = a.shape[0], b.shape[0]
     lo, hi, min_abs = lag_window(na, nb, rate, max_lag=max_lag, min_lag=min_lag, lag_range=lag_range)
+    ops = correlation_ops(backend, na, nb, b.shape[1], context)
     result = correlate_sources(
-        a, b, na, nb, rate,
+        a, b, na, nb, rate, ops=ops,
         ref=ref_channel, method=method, normalize=normalize, lo=lo, hi=hi, min_abs=min_abs, refine=refine,
         block=block, keep_function=keep_function, progress=progress,
     )

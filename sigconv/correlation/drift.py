@@ -31,7 +31,7 @@ import numpy as np
 from .delays import DEFAULT_METHOD, check_options, correlate_sources, estimate_peak, lag_window
 from ..errors import NoCorrelationPeakError, NoReliableDelayError, UsageError
 from ..compute.frames import zero_padded_slice
-from .spectra import CurveMaker, constant_check
+from .spectra import CurveMaker, constant_check, correlation_ops
 from ..validation import as_frames
 
 __all__ = ["DriftWindow", "DriftEstimate", "DriftResult", "estimate_drift", "DEFAULT_WINDOW_SECONDS"]
@@ -120,7 +120,7 @@ class DriftResult:
                 "pairs": [p.as_dict() for p in self.pairs]}
 
 
-def _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes):
+def _window_delays(ops, a, b, start, frames, lo, hi, ref, method, refine, slopes):
     """Delays (one per channel of B) of ``a[start:start + frames]``, searching ``lo..hi``.
 
     ``slopes`` holds, per channel of B, the change of the delay per sample
@@ -129,28 +129,29 @@ def _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes):
     cross spectrum is shifted by the delay expected at its centre relative
     to the window's centre before they are summed: without that, a drift of
     ``s`` smears the peak over ``s * frames`` samples and its top is no
-    longer where the mean delay is.
+    longer where the mean delay is. The window's samples go to the device
+    once (``ops.to_device``); the peaks are found on the host.
     """
-    from scipy import fft
-
+    xp = ops.xp
     segment = a[start : start + frames, ref]
     constant_check(segment, f"A (channel {ref}) from frame {start}")
     width = hi - lo + 1
     extended = zero_padded_slice(b, start + lo, start + lo + frames + width - 1)
     for channel in range(b.shape[1]):
         constant_check(extended[:, channel], f"B (channel {channel}) near frame {start}")
+    segment, extended = ops.to_device(segment), ops.to_device(extended.T)
     steepest = max(abs(s) for s in slopes)
     length = frames if steepest * frames <= 0.25 else max(64, int(0.25 / steepest))
-    size = fft.next_fast_len(length + width - 1, real=True)
-    turns = np.arange(size // 2 + 1) / size
-    cross = np.zeros((b.shape[1], turns.size), dtype=np.complex128)
-    auto_a = np.zeros(turns.size) if method == "scot" else None
-    auto_b = np.zeros(cross.shape) if method == "scot" else None
+    size = ops.next_fast_len(length + width - 1)
+    turns = xp.arange(size // 2 + 1) / size
+    cross = ops.zeros((b.shape[1], turns.size), np.complex128)
+    auto_a = ops.zeros(turns.size) if method == "scot" else None
+    auto_b = ops.zeros(cross.shape) if method == "scot" else None
     centre = (frames - 1) / 2
     for first in range(0, frames, length):
         n = min(length, frames - first)
-        spectrum_a = fft.rfft(segment[first : first + n], size)
-        spectra_b = fft.rfft(extended[first : first + n + width - 1].T, size, axis=-1)
+        spectrum_a = ops.rfft(segment[first : first + n], size)
+        spectra_b = ops.rfft(extended[:, first : first + n + width - 1], size, axis=-1)
         if auto_a is not None:
             auto_a += spectrum_a.real ** 2 + spectrum_a.imag ** 2
             auto_b += spectra_b.real ** 2 + spectra_b.imag ** 2
@@ -158,9 +159,9 @@ def _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes):
         shift = first + (n - 1) / 2 - centre
         for channel, slope in enumerate(slopes):
             if slope and length < frames:
-                spectra_b[channel] *= np.exp(2j * np.pi * turns * (slope * shift))
+                spectra_b[channel] *= xp.exp(2j * np.pi * turns * (slope * shift))
         cross += spectra_b
-    maker = CurveMaker(method, size, lo, hi)
+    maker = CurveMaker(ops, method, size, lo, hi)
     delays = []
     for channel in range(b.shape[1]):
         spectrum = maker.weight(cross[channel], auto_a, None if auto_b is None else auto_b[channel])
@@ -170,14 +171,15 @@ def _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes):
     return delays
 
 
-def _coarse_window(a, b, frames, rate, ref, method):
+def _coarse_window(ops, a, b, frames, rate, ref, method):
     """A lag window around a first estimate of the delay, from a few windows of A against all of B."""
     na, nb = a.shape[0], b.shape[0]
     best = None
     for centre in (0.5, 0.25, 0.75):
         start = min(max(int(centre * na - frames / 2), 0), na - frames)
         try:
-            result = correlate_sources(a[start : start + frames], b, frames, nb, rate, ref=ref, method=method,
+            result = correlate_sources(a[start : start + frames], b, frames, nb, rate, ops=ops, ref=ref,
+                                       method=method,
                                        normalize=False, lo=-(frames - 1), hi=nb - 1, min_abs=0, refine="parabolic",
                                        block=None, keep_function=False, progress=None)
         except NoCorrelationPeakError:
@@ -214,7 +216,8 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
                    method: str = DEFAULT_METHOD, max_lag: float | None = None,
                    lag_range: tuple[float, float] | None = None, ref_channel: int = 0, min_confidence: float = 1.5,
                    refine: str = "bandlimited",
-                   progress: Callable[[int, int | None, float], None] | None = None) -> DriftResult:
+                   progress: Callable[[int, int | None, float], None] | None = None, backend: str = "auto",
+                   context=None) -> DriftResult:
     """Estimate the initial offset and the clock drift of each channel of ``b`` against ``a``.
 
     Parameters
@@ -233,6 +236,12 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
         0.2% of the longer signal's length either side of it.
     min_confidence : float
         Windows below this confidence are left out of the fit.
+    progress : callable, optional
+        Called as ``progress(frames_done, frames_total, rate)``.
+    backend : str
+        Compute backend that runs the transforms, or ``"auto"``.
+    context : ExecutionContext or int, optional
+        Threads the transforms may use.
 
     Returns
     -------
@@ -244,6 +253,8 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
         Fewer than two windows reached ``min_confidence``.
     UsageError
         A window too long for two windows in A, or a bad option.
+    BackendUnavailableError
+        ``backend`` is unknown, unavailable here, or does not run ``correlate``.
 
     Examples
     --------
@@ -268,8 +279,9 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
             f"--window {window:g} s does not fit A ({na / rate:g} s) twice with 50% overlap (and must span 16 "
             "samples or more); give a shorter --window"
         )
+    ops = correlation_ops(backend, na, nb, b.shape[1], context)
     if max_lag is None and lag_range is None:
-        lo, hi = _coarse_window(a, b, frames, rate, ref_channel, method)
+        lo, hi = _coarse_window(ops, a, b, frames, rate, ref_channel, method)
     else:
         lo, hi, _ = lag_window(na, nb, rate, max_lag=max_lag, lag_range=lag_range)
     starts = range(0, na - frames + 1, hop)
@@ -279,7 +291,7 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
     probe = frames
     while True:
         try:
-            rows = _measure(a, b, starts if probe == frames else range(0, na - probe + 1, probe // 2), probe, lo,
+            rows = _measure(ops, a, b, starts if probe == frames else range(0, na - probe + 1, probe // 2), probe, lo,
                             hi, rate, ref_channel, method, refine, [0.0] * channels, min_confidence, progress)
             fits = _fit_rows(rows, window * probe / frames, min_confidence)
             break
@@ -289,7 +301,7 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
             probe //= 4
     slopes = [fit[1] / rate for fit in fits]
     if probe != frames or max(abs(s) for s in slopes) * frames > 0.25:
-        rows = _measure(a, b, starts, frames, lo, hi, rate, ref_channel, method, refine, slopes, min_confidence,
+        rows = _measure(ops, a, b, starts, frames, lo, hi, rate, ref_channel, method, refine, slopes, min_confidence,
                         progress)
         fits = _fit_rows(rows, window, min_confidence)
     estimates = []
@@ -300,13 +312,13 @@ def estimate_drift(a, b, rate: float = 1.0, *, window: float = DEFAULT_WINDOW_SE
     return DriftResult(method, rate, frames / rate, hop / rate, lo, hi, tuple(estimates))
 
 
-def _measure(a, b, starts, frames, lo, hi, rate, ref, method, refine, slopes, min_confidence, progress):
+def _measure(ops, a, b, starts, frames, lo, hi, rate, ref, method, refine, slopes, min_confidence, progress):
     """``rows[channel]``: ``(time, delay, peak, confidence, usable)`` per window."""
     rows = {c: [] for c in range(b.shape[1])}
     for start in starts:
         centre = (start + (frames - 1) / 2) / rate
         try:
-            delays = _window_delays(a, b, start, frames, lo, hi, ref, method, refine, slopes)
+            delays = _window_delays(ops, a, b, start, frames, lo, hi, ref, method, refine, slopes)
         except NoCorrelationPeakError:  # a silent stretch: no delay here
             delays = [(math.nan, 0.0, None, True)] * b.shape[1]
         for channel, (delay, peak, confidence, at_edge) in enumerate(delays):

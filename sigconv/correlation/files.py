@@ -5,7 +5,11 @@ makes the block-by-block form cheaper (memory then does not grow with the
 files' length); otherwise it reads them whole (see :mod:`sigconv.correlation.delays`
 for the memory each form needs). :func:`drift_files` reads both whole;
 :func:`locate_file` reads the clip whole and streams the recording (also
-from a pipe).
+from a pipe). Each takes its settings as a small frozen dataclass
+(:class:`CorrelateSettings`, :class:`DriftSettings`, :class:`LocateSettings`)
+and the files' formats as a :class:`~sigconv.io.options.FileOptions`, or
+their fields as keywords; ``backend`` picks the compute backend that runs
+the transforms.
 """
 
 from __future__ import annotations
@@ -14,21 +18,36 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .delays import Correlation, check_options, correlate_sources, lag_window, require_confidence
-from ..errors import IncompatibleSignalsError, UsageError
+from ..compute.context import ExecutionContext
 from ..compute.frames import FrameWindow
-from .spectra import plan_transform
+from ..compute.resampling import resample
+from ..errors import UsageError
 from ..io.atomic import atomic_path, refuse_input_overwrite
 from ..io.formats import CSV, output_format
+from ..io.options import FileOptions
 from ..io.report import WriteReport
 from ..io.stream import ArrayReader, SignalReader, open_reader, open_writer, read_all
-from ..compute.resampling import resample
-from ..signal import Signal
+from ..options import gather
+from ..signal import Signal, check_same_rate
+from .clips import DEFAULT_THRESHOLD, LocateResult, locate
+from .delays import (
+    DEFAULT_METHOD,
+    DEFAULT_MIN_CONFIDENCE,
+    Correlation,
+    check_options,
+    correlate_sources,
+    lag_window,
+    require_confidence,
+)
+from .drift import DEFAULT_WINDOW_SECONDS, DriftResult, estimate_drift
+from .spectra import correlation_ops, plan_transform
 
-__all__ = ["correlate_files", "drift_files", "locate_file", "write_correlation", "READ_BLOCK"]
+__all__ = ["correlate_files", "drift_files", "locate_file", "write_correlation", "CorrelateSettings",
+           "CorrelateJob", "DriftSettings", "LocateSettings", "READ_BLOCK"]
 
 #: Frames per block read from a file.
 READ_BLOCK = 1 << 16
@@ -36,21 +55,96 @@ READ_BLOCK = 1 << 16
 Progress = Callable[[int, "int | None", float], None]
 
 
+@dataclass(frozen=True)
+class CorrelateSettings:
+    """How :func:`correlate_files` correlates: every setting but the files (picklable).
+
+    Attributes
+    ----------
+    method, normalize, max_lag, min_lag, lag_range, ref_channel, refine, min_confidence, block, keep_function
+        As for :func:`sigconv.correlate`.
+    resample_b : bool
+        Resample B to A's rate instead of failing on different rates.
+    backend : str
+        Compute backend that runs the transforms, or ``"auto"``.
+    """
+
+    method: str = DEFAULT_METHOD
+    normalize: bool = False
+    max_lag: float | None = None
+    min_lag: float | None = None
+    lag_range: tuple[float, float] | None = None
+    ref_channel: int = 0
+    refine: str = "bandlimited"
+    min_confidence: float | None = None
+    resample_b: bool = False
+    block: int | None = None
+    keep_function: bool = False
+    backend: str = "auto"
+
+    def check(self, channels_a: int | None = None) -> None:
+        """Refuse bad or conflicting values (the reference channel once A's channels are known)."""
+        check_options(self.method, self.normalize, self.refine, self.ref_channel, channels_a, self.block)
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """How :func:`drift_files` measures drift (picklable).
+
+    Attributes
+    ----------
+    window, method, max_lag, lag_range, ref_channel, min_confidence, refine
+        As for :func:`sigconv.estimate_drift`.
+    resample_b : bool
+        Resample B to A's rate instead of failing on different rates.
+    backend : str
+        Compute backend that runs the transforms, or ``"auto"``.
+    """
+
+    window: float = DEFAULT_WINDOW_SECONDS
+    method: str = DEFAULT_METHOD
+    max_lag: float | None = None
+    lag_range: tuple[float, float] | None = None
+    ref_channel: int = 0
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    refine: str = "bandlimited"
+    resample_b: bool = False
+    backend: str = "auto"
+
+
+@dataclass(frozen=True)
+class LocateSettings:
+    """How :func:`locate_file` searches (picklable).
+
+    Attributes
+    ----------
+    threshold, block
+        As for :func:`sigconv.locate`.
+    resample_clip : bool
+        Resample the clip to the recording's rate instead of failing on different rates.
+    backend : str
+        Compute backend that runs the transforms, or ``"auto"``.
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    block: int | None = None
+    resample_clip: bool = False
+    backend: str = "auto"
+
+
 @contextlib.contextmanager
-def _open_pair(a_path: str, b_path: str, input_format, rate, resample_b: bool, notes: list):
+def _open_pair(a_path: str, b_path: str, files: FileOptions, resample_b: bool, notes: list):
     """Readers for A and B at A's rate (B resampled in memory where asked)."""
     if a_path == "-" and b_path == "-":
         raise UsageError("A and B cannot both be standard input; give one of them as a file")
-    a = open_reader(a_path, input_format, rate)
+    a = open_reader(a_path, files.input_format, files.rate)
     try:
-        b = open_reader(b_path, input_format, rate)
+        b = open_reader(b_path, files.input_format, files.rate)
         try:
             if b.rate != a.rate:
                 if not resample_b:
-                    raise IncompatibleSignalsError(
-                        f"A is at {a.rate:g} Hz and B at {b.rate:g} Hz; resample one of them first, or pass "
-                        "--resample to resample B to A's rate"
-                    )
+                    check_same_rate(a.rate, b.rate, ("A", "B"),
+                                    "resample one of them first, or pass --resample to resample B to A's rate")
                 data = resample(read_all(b), b.rate, a.rate)
                 notes.append(f"resampled B from {b.rate:g} Hz to {a.rate:g} Hz")
                 b.close()
@@ -70,18 +164,41 @@ def _known_length(reader: SignalReader) -> SignalReader:
     return ArrayReader(Signal(data, reader.rate, reader.subtype, reader.format, reader.name))
 
 
-def correlate_files(a_path: str, b_path: str, *, method: str = "gcc-phat", normalize: bool = False,
-                    max_lag: float | None = None, min_lag: float | None = None,
-                    lag_range: tuple[float, float] | None = None, ref_channel: int = 0, refine: str = "bandlimited",
-                    min_confidence: float | None = None, resample_b: bool = False, block: int | None = None,
-                    keep_function: bool = False, input_format: str | None = None, rate: float | None = None,
-                    progress: Progress | None = None) -> Correlation:
+def correlate_files(a_path: str, b_path: str, settings: CorrelateSettings | None = None, *,
+                    files: FileOptions | None = None, context: ExecutionContext | int | None = None,
+                    progress: Progress | None = None, **options) -> Correlation:
     """:func:`sigconv.correlate` on two files (or ``"-"`` for one of them).
 
-    Parameters are those of :func:`sigconv.correlate`, plus ``resample_b``
-    (resample B to A's rate instead of failing on different rates) and
-    ``input_format``/``rate`` (as for :func:`sigconv.read`). Notes (such as
-    a resampling) are in the result's ``notes``.
+    Parameters
+    ----------
+    a_path, b_path : str
+        Paths, or ``"-"`` for standard input (one of them).
+    settings : CorrelateSettings, optional
+        How to correlate (default :class:`CorrelateSettings`): the
+        parameters of :func:`sigconv.correlate`, plus ``resample_b``
+        (resample B to A's rate instead of failing on different rates) and
+        ``backend``.
+    files : FileOptions, optional
+        ``input_format`` and ``rate`` of the inputs (as for :func:`sigconv.read`).
+    context : ExecutionContext or int, optional
+        Threads the job may use (an int is a thread count).
+    progress : callable, optional
+        Called as ``progress(frames_done, frames_total, rate)``.
+    **options
+        Fields of :class:`CorrelateSettings` or :class:`~sigconv.io.options.FileOptions`
+        by name (``max_lag=0.1``, ``backend="fft"``), over ``settings`` and ``files``.
+
+    Returns
+    -------
+    Correlation
+        Notes (such as a resampling) are in its ``notes``.
+
+    Raises
+    ------
+    UsageError
+        Bad settings, or a keyword that names none.
+    BackendUnavailableError
+        ``backend`` is unknown, unavailable here, or does not run ``correlate``.
 
     Examples
     --------
@@ -94,67 +211,138 @@ def correlate_files(a_path: str, b_path: str, *, method: str = "gcc-phat", norma
     >>> round(result.pairs[0].delay_seconds, 6)
     0.01
     """
+    settings, files = gather(options, settings or CorrelateSettings(), files or FileOptions())
+    return CorrelateJob(a_path, b_path, settings, files).run(context, progress)
+
+
+@dataclass(frozen=True)
+class CorrelateJob:
+    """One correlation of two files, ready to run here or to be shipped to a worker (it pickles).
+
+    Attributes
+    ----------
+    a_path, b_path : str
+        As for :func:`correlate_files`.
+    settings : CorrelateSettings
+    files : FileOptions
+    """
+
+    a_path: str
+    b_path: str
+    settings: CorrelateSettings = field(default_factory=CorrelateSettings)
+    files: FileOptions = field(default_factory=FileOptions)
+
+    def run(self, context: ExecutionContext | int | None = None, progress: Progress | None = None) -> Correlation:
+        """Run the job with ``context``'s threads; returns its :class:`~sigconv.correlation.delays.Correlation`."""
+        s = self.settings
+        s.check()
+        notes: list[str] = []
+        with _open_pair(self.a_path, self.b_path, self.files, s.resample_b, notes) as (a, b):
+            s.check(a.channels)
+            a, b = _known_length(a), _known_length(b)
+            na, nb = a.frames, b.frames
+            lo, hi, min_abs = lag_window(na, nb, a.rate, max_lag=s.max_lag, min_lag=s.min_lag,
+                                         lag_range=s.lag_range)
+            ops = correlation_ops(s.backend, na, nb, b.channels, context)
+            _, length = plan_transform(ops, na, nb, lo, hi, s.block)
+            source_a = FrameWindow(a.blocks(READ_BLOCK), a.channels)  # streamed into the transform buffer
+            if length is None and b.channels > 1:
+                source_b = read_all(b)  # one transform per channel of B: keep B
+            else:
+                source_b = FrameWindow(b.blocks(READ_BLOCK), b.channels)
+            result = correlate_sources(
+                source_a, source_b, na, nb, a.rate, ops=ops, ref=s.ref_channel, method=s.method,
+                normalize=s.normalize, lo=lo, hi=hi, min_abs=min_abs, refine=s.refine, block=s.block,
+                keep_function=s.keep_function, progress=progress,
+                names=(f"A {self.a_path!r}", f"B {self.b_path!r}"),
+            )
+        result.notes.extend(notes)
+        if s.min_confidence is not None:
+            require_confidence(result, s.min_confidence)
+        return result
+
+
+def drift_files(a_path: str, b_path: str, settings: DriftSettings | None = None, *,
+                files: FileOptions | None = None, context: ExecutionContext | int | None = None,
+                progress: Progress | None = None, **options) -> tuple[DriftResult, list[str]]:
+    """:func:`sigconv.estimate_drift` on two files (read whole).
+
+    Parameters
+    ----------
+    a_path, b_path : str
+        Paths, or ``"-"`` for standard input (one of them).
+    settings : DriftSettings, optional
+        How to measure (default :class:`DriftSettings`).
+    files : FileOptions, optional
+        ``input_format`` and ``rate`` of the inputs.
+    context : ExecutionContext or int, optional
+        Threads the job may use.
+    progress : callable, optional
+        Called as ``progress(frames_done, frames_total, rate)``.
+    **options
+        Fields of :class:`DriftSettings` or :class:`~sigconv.io.options.FileOptions` by name.
+
+    Returns
+    -------
+    (DriftResult, list of str)
+        The result and notes (such as a resampling).
+    """
+    s, files = gather(options, settings or DriftSettings(), files or FileOptions())
     notes: list[str] = []
-    with _open_pair(a_path, b_path, input_format, rate, resample_b, notes) as (a, b):
-        check_options(method, normalize, refine, ref_channel, a.channels, block)
-        a, b = _known_length(a), _known_length(b)
-        na, nb = a.frames, b.frames
-        lo, hi, min_abs = lag_window(na, nb, a.rate, max_lag=max_lag, min_lag=min_lag, lag_range=lag_range)
-        _, length = plan_transform(na, nb, lo, hi, block)
-        source_a = FrameWindow(a.blocks(READ_BLOCK), a.channels)  # streamed into the transform buffer
-        if length is None and b.channels > 1:
-            source_b = read_all(b)  # one transform per channel of B: keep B
-        else:
-            source_b = FrameWindow(b.blocks(READ_BLOCK), b.channels)
-        result = correlate_sources(
-            source_a, source_b, na, nb, a.rate, ref=ref_channel, method=method, normalize=normalize, lo=lo, hi=hi,
-            min_abs=min_abs, refine=refine, block=block, keep_function=keep_function, progress=progress,
-            names=(f"A {a_path!r}", f"B {b_path!r}"),
-        )
-    result.notes.extend(notes)
-    if min_confidence is not None:
-        require_confidence(result, min_confidence)
-    return result
-
-
-def drift_files(a_path: str, b_path: str, *, resample_b: bool = False, input_format: str | None = None,
-                rate: float | None = None, **options):
-    """:func:`sigconv.estimate_drift` on two files (read whole); returns ``(DriftResult, notes)``."""
-    from .drift import estimate_drift
-
-    notes: list[str] = []
-    with _open_pair(a_path, b_path, input_format, rate, resample_b, notes) as (a, b):
+    with _open_pair(a_path, b_path, files, s.resample_b, notes) as (a, b):
         a_data, b_data, a_rate = read_all(a), read_all(b), a.rate
-    return estimate_drift(a_data, b_data, a_rate, **options), notes
+    result = estimate_drift(a_data, b_data, a_rate, window=s.window, method=s.method, max_lag=s.max_lag,
+                            lag_range=s.lag_range, ref_channel=s.ref_channel, min_confidence=s.min_confidence,
+                            refine=s.refine, progress=progress, backend=s.backend, context=context)
+    return result, notes
 
 
-def locate_file(clip_path: str, recording_path: str, *, threshold: float = 0.5, resample_clip: bool = False,
-                block: int | None = None, input_format: str | None = None, rate: float | None = None,
-                progress: Progress | None = None):
-    """:func:`sigconv.locate` on files, streaming the recording; returns ``(LocateResult, notes)``."""
-    from .clips import locate
+def locate_file(clip_path: str, recording_path: str, settings: LocateSettings | None = None, *,
+                files: FileOptions | None = None, context: ExecutionContext | int | None = None,
+                progress: Progress | None = None, **options) -> tuple[LocateResult, list[str]]:
+    """:func:`sigconv.locate` on files, streaming the recording.
 
+    Parameters
+    ----------
+    clip_path, recording_path : str
+        Paths, or ``"-"`` for standard input (one of them).
+    settings : LocateSettings, optional
+        How to search (default :class:`LocateSettings`).
+    files : FileOptions, optional
+        ``input_format`` and ``rate`` of the inputs.
+    context : ExecutionContext or int, optional
+        Threads the job may use.
+    progress : callable, optional
+        Called as ``progress(frames_done, frames_total, rate)``.
+    **options
+        Fields of :class:`LocateSettings` or :class:`~sigconv.io.options.FileOptions` by name.
+
+    Returns
+    -------
+    (LocateResult, list of str)
+        The result and notes (such as a resampling).
+    """
+    s, files = gather(options, settings or LocateSettings(), files or FileOptions())
     if clip_path == "-" and recording_path == "-":
         raise UsageError("the clip and the recording cannot both be standard input; give one of them as a file")
     notes: list[str] = []
-    clip_reader = open_reader(clip_path, input_format, rate)
+    clip_reader = open_reader(clip_path, files.input_format, files.rate)
     try:
         clip = read_all(clip_reader)
         clip_rate = clip_reader.rate
     finally:
         clip_reader.close()
-    recording = open_reader(recording_path, input_format, rate)
+    recording = open_reader(recording_path, files.input_format, files.rate)
     try:
         if clip_rate != recording.rate:
-            if not resample_clip:
-                raise IncompatibleSignalsError(
-                    f"the clip is at {clip_rate:g} Hz and the recording at {recording.rate:g} Hz; resample one of "
-                    "them first, or pass --resample to resample the clip to the recording's rate"
-                )
+            if not s.resample_clip:
+                check_same_rate(clip_rate, recording.rate, ("the clip", "the recording"),
+                                "resample one of them first, or pass --resample to resample the clip to the "
+                                "recording's rate")
             clip = resample(clip, clip_rate, recording.rate)
             notes.append(f"resampled the clip from {clip_rate:g} Hz to {recording.rate:g} Hz")
-        result = locate(clip, recording.blocks(READ_BLOCK), recording.rate, threshold=threshold, block=block,
-                        progress=progress, total=recording.frames)
+        result = locate(clip, recording.blocks(READ_BLOCK), recording.rate, threshold=s.threshold, block=s.block,
+                        progress=progress, total=recording.frames, backend=s.backend, context=context)
     finally:
         recording.close()
     return result, notes
@@ -182,9 +370,8 @@ def write_correlation(result: Correlation, destination: str, *, format: str | No
     Examples
     --------
     >>> import tempfile, os
-    >>> r = correlate_sources(np.array([[1.0], [2.0]]), np.array([[0.0], [1.0], [2.0]]), 2, 3, 10.0, ref=0,
-    ...                       method="cc", normalize=False, lo=0, hi=2, min_abs=0, refine="none", block=None,
-    ...                       keep_function=True, progress=None)
+    >>> from sigconv import correlate
+    >>> r = correlate([1.0, 2.0], [0.0, 1.0, 2.0], 10.0, method="cc", lag_range=(0, 0.2), refine="none")
     >>> path = os.path.join(tempfile.mkdtemp(), "r.csv")
     >>> _ = write_correlation(r, path)
     >>> print(open(path).read().strip())
