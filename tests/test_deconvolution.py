@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sigconv
-from sigconv.deconvolution.arrays import parse_length
+from sigconv.deconvolution.settings import parse_length
 from sigconv.errors import (
     IncompatibleSignalsError,
     InexactDivisionError,
@@ -309,3 +309,138 @@ def test_precision_32(room_like):
     x, h, y = room_like
     out = sigconv.deconvolve(y, h, snr_db=100, precision=32)
     assert out.dtype == np.float32 and snr_db(out.astype(np.float64), x) > 60
+
+
+# --- the compute seam ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    """The ``strict`` backend (NumPy behind CuPy's rules) and a count of the transforms it ran."""
+    from sigconv.testing import StrictBackend, StrictOps
+
+    sigconv.register_backend("strict", StrictBackend, clobber=True)
+    calls = {"rfft": 0}
+    original = StrictOps.rfft
+
+    def counted(self, *args, **kwargs):
+        calls["rfft"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StrictOps, "rfft", counted)
+    return calls
+
+
+def _problem(rng, method):
+    """Signal, kernel and options for each method: broadband stereo, non-negative for lucy, an exact product."""
+    h = rng.standard_normal((120, 2)) * np.exp(-np.arange(120) / 15)[:, None]
+    h[0] = 1.0
+    if method == "lucy":
+        x = np.zeros((600, 2))
+        x[[50, 60, 400]] = [[3.0, 1.0], [1.0, 2.0], [2.0, 0.5]]
+        h = np.abs(h)
+    else:
+        x = rng.standard_normal((6000, 2))
+    y = np.stack([np.convolve(x[:, c], h[:, c]) for c in range(2)], axis=1)
+    if method in ("wiener", "tikhonov"):
+        y += 1e-3 * rng.standard_normal(y.shape)
+    return x, y, h
+
+
+SEAM_CASES = {
+    "wiener --snr": ("wiener", {"snr_db": 30}),
+    "wiener --noise": ("wiener", {"noise": "sample"}),
+    "tikhonov": ("tikhonov", {"reg": 1e-4}),
+    "tikhonov --band": ("tikhonov", {"reg": 1e-4, "band": (200.0, 3000.0), "rate": 8000}),
+    "lucy": ("lucy", {"iterations": 40}),
+    "exact": ("exact", {}),
+}
+
+
+@pytest.mark.parametrize("case", list(SEAM_CASES))
+def test_every_method_through_the_strict_backend_gives_the_default_result(rng, strict, case):
+    """Arrays that refuse implicit host transfers (as CuPy's do) give what the default backend gives."""
+    from sigconv.backends.base import Workload
+    from sigconv.backends.planner import choose_backend
+
+    method, options = SEAM_CASES[case]
+    x, y, h = _problem(rng, method)
+    if options.get("noise") == "sample":
+        options = {"noise": 1e-3 * rng.standard_normal((20_000, 2))}
+    assert choose_backend("auto", Workload("deconvolve", len(y), len(h), 2, 2, 2))[0].name != "strict"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpectralNullWarning)
+        expected = sigconv.deconvolve(y, h, method, **options)
+        before = strict["rfft"]
+        result = sigconv.deconvolve(y, h, method, backend="strict", **options)
+    assert strict["rfft"] > before  # the strict ops did the transforms
+    assert type(result) is np.ndarray and result.dtype == np.float64 and result.shape == x.shape
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+    # and it is a deconvolution (lucy's few iterations only approach one; --band gives up a quarter of the spectrum)
+    assert snr_db(result, x) > {"lucy": -np.inf, "tikhonov --band": 5}.get(case, 15)
+
+
+def test_welch_through_the_strict_ops_equals_scipy_welch(rng):
+    from sigconv.testing import StrictOps
+
+    x = rng.standard_normal((20_003, 2))
+    welch = Welch(1024, 2, StrictOps())
+    for start in range(0, len(x), 2999):
+        welch.add(x[start : start + 2999])
+    _, expected = scipy.signal.welch(x, 48000.0, nperseg=1024, detrend=False, axis=0)
+    density = welch.density(48000.0)
+    assert type(density) is np.ndarray
+    np.testing.assert_allclose(density, expected, rtol=1e-10)
+
+
+def test_welch_of_a_signal_shorter_than_a_segment_is_its_zero_padded_periodogram(rng):
+    x = rng.standard_normal((300, 1))
+    welch = Welch(512, 1)
+    welch.add(x)
+    _, expected = scipy.signal.periodogram(np.concatenate([x[:, 0], np.zeros(212)]), 8000.0, window="hann",
+                                           detrend=False)
+    assert welch.segments == 0
+    np.testing.assert_allclose(welch.density(8000.0)[:, 0], expected, rtol=1e-10)
+
+
+def test_one_regularised_inverse_formula(rng):
+    """``G = H* / (|H|^2 + λ)`` against the textbook expression; the sweep inverse and Wiener's share it."""
+    from sigconv.compute.ops import ArrayOps
+    from sigconv.compute.inverses import regularised_inverse
+
+    spectrum = rng.standard_normal(257) + 1j * rng.standard_normal(257)
+    lam = rng.uniform(0.1, 1.0, 257)
+    expected = np.conj(spectrum) / (np.abs(spectrum) ** 2 + lam)
+    np.testing.assert_allclose(regularised_inverse(ArrayOps(), spectrum.copy(), lam), expected, rtol=1e-13)
+
+
+def test_a_backend_that_does_not_deconvolve_is_refused(rng):
+    from sigconv.errors import BackendUnavailableError
+
+    with pytest.raises(BackendUnavailableError, match="'direct' does not run deconvolve.*one of: .*fft") as caught:
+        sigconv.deconvolve(rng.standard_normal(100), [1.0, 0.5], "exact", backend="direct")
+    assert caught.value.exit_code == 5
+    with pytest.raises(BackendUnavailableError, match="unknown backend 'nope'"):
+        sigconv.deconvolve(rng.standard_normal(100), [1.0, 0.5], backend="nope")
+
+
+def test_single_threaded_context_gives_the_same_result(room_like):
+    from sigconv.compute.context import ExecutionContext
+
+    _, h, y = room_like
+    expected = sigconv.deconvolve(y, h, snr_db=60)
+    result = sigconv.deconvolve(y, h, snr_db=60, backend="fft", context=ExecutionContext.single_threaded())
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+
+
+def test_settings_check_fills_each_methods_defaults():
+    from sigconv.deconvolution.settings import DeconvolveSettings
+
+    assert DeconvolveSettings().checked().snr_db == 40.0
+    assert DeconvolveSettings(noise=True).checked().snr_db is None
+    assert DeconvolveSettings("lucy").checked().iterations == 50
+    assert DeconvolveSettings("exact").checked().tolerance == 1e-6
+    with pytest.raises(UsageError, match="--band is in Hz"):
+        DeconvolveSettings("tikhonov", band=(10.0, 100.0)).checked()
+    with pytest.raises(UsageError, match="precision"):
+        DeconvolveSettings(precision=16).checked()

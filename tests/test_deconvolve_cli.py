@@ -222,3 +222,93 @@ def test_offset_window_holds_back_until_the_length_is_known():
     padded = OffsetWindow(start=2, count=6, holdback=0)
     result = np.concatenate([padded.feed(product[:4], 4), padded.finish(product[4:5], 4)])
     np.testing.assert_array_equal(result[:, 0], [2, 3, 4, 0, 0, 0])
+
+
+# --- backends and settings ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict():
+    import sigconv
+    from sigconv.testing import StrictBackend
+
+    sigconv.register_backend("strict", StrictBackend, clobber=True)
+    return "strict"
+
+
+@pytest.mark.parametrize("options", [["--snr", "90"], ["-m", "tikhonov", "--reg", "1e-10"], ["-m", "exact"]])
+def test_cli_backend_fft(cli, pair, tmp_path, options):
+    x, _, _, paths = pair
+    default, chosen = str(tmp_path / "default.wav"), str(tmp_path / "fft.wav")
+    assert cli("deconvolve", paths["y"], paths["h"], "-o", default, "--subtype", "DOUBLE", *options).exit_code == 0
+    result = cli("deconvolve", paths["y"], paths["h"], "-o", chosen, "--subtype", "DOUBLE", "--backend", "fft",
+                 *options)
+    assert result.exit_code == 0, result.stderr
+    recovered = read_float(chosen)[0]
+    assert snr_db(recovered, x) >= 60
+    np.testing.assert_allclose(recovered, read_float(default)[0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["wiener", "tikhonov", "exact", "lucy"])
+def test_cli_backend_that_does_not_deconvolve_exits_5(cli, pair, tmp_path, method):
+    _, _, _, paths = pair
+    out = tmp_path / "never.wav"
+    result = cli("deconvolve", paths["y"], paths["h"], "-o", out, "-m", method, "-b", "direct")
+    assert result.exit_code == 5
+    assert result.stderr.startswith("Error: backend 'direct' does not run deconvolve")
+    assert "use auto or one of: " in result.stderr and "fft" in result.stderr.split("one of: ")[1]
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_cli_help_names_the_backend_option(cli):
+    text = " ".join(cli("deconvolve", "--help").stdout.split())
+    assert "-b, --backend NAME Compute backend (see `sigconv backends`); auto picks the fastest. [default: auto]" \
+        in text
+
+
+@pytest.mark.parametrize("method, extra", [("wiener", {"snr_db": 60}), ("wiener", {"noise": True}),
+                                           ("tikhonov", {"reg": 1e-6, "band": (100.0, 3500.0)}),
+                                           ("exact", {}), ("lucy", {"iterations": 20})])
+def test_file_job_through_the_strict_backend_gives_the_default_result(pair, tmp_path, rng, strict, method, extra):
+    """Streamed (also with the noise spectrum's pass) and whole methods, on arrays refusing implicit transfers."""
+    _, h, y, paths = pair
+    options = {key: value for key, value in extra.items() if key != "noise"}
+    if extra.get("noise"):
+        sf.write(tmp_path / "noise.wav", 1e-3 * rng.standard_normal((30_000, 2)), 8000, subtype="DOUBLE")
+        options["noise_path"] = str(tmp_path / "noise.wav")
+    if method == "lucy":  # non-negative data: the pair's envelope
+        sf.write(tmp_path / "y.wav", np.abs(y), 8000, subtype="DOUBLE")
+        sf.write(tmp_path / "h.wav", np.abs(h), 8000, subtype="DOUBLE")
+        paths = {"y": str(tmp_path / "y.wav"), "h": str(tmp_path / "h.wav")}
+    outputs = {}
+    for backend in ("auto", strict):
+        outputs[backend] = str(tmp_path / f"{backend}.wav")
+        report = deconvolve_file(paths["y"], paths["h"], outputs[backend], method=method, subtype="DOUBLE",
+                                 backend=backend, **options)
+        assert report.frames_out == y.shape[0] - h.shape[0] + 1
+    expected, result = read_float(outputs["auto"])[0], read_float(outputs[strict])[0]
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+
+
+def test_settings_dataclass_and_keywords(pair, tmp_path):
+    """deconvolve_file takes a DeconvolveSettings, keywords over it, and a job that pickles."""
+    import pickle
+
+    from sigconv.deconvolution.settings import DeconvolveSettings
+    from sigconv.deconvolution.files import DeconvolveJob
+    from sigconv.errors import UsageError
+    from sigconv.io.options import FileOptions
+
+    x, _, _, paths = pair
+    settings = DeconvolveSettings(method="tikhonov", reg=1e-10, length=1000)
+    report = deconvolve_file(paths["y"], paths["h"], str(tmp_path / "a.wav"), settings, subtype="DOUBLE")
+    assert report.method == "tikhonov" and report.frames_out == 1000
+    assert snr_db(read_float(tmp_path / "a.wav")[0], x[:1000]) > 60
+    job = DeconvolveJob(paths["y"], paths["h"], str(tmp_path / "b.wav"), settings, FileOptions(subtype="DOUBLE"))
+    pickle.loads(pickle.dumps(job)).run(context=1)
+    np.testing.assert_array_equal(read_float(tmp_path / "b.wav")[0], read_float(tmp_path / "a.wav")[0])
+    with pytest.raises(UsageError, match="unknown option.*snr\\b"):
+        deconvolve_file(paths["y"], paths["h"], str(tmp_path / "c.wav"), snr=3)
+    with pytest.raises(UsageError, match="noise_path"):
+        deconvolve_file(paths["y"], paths["h"], str(tmp_path / "c.wav"), noise=True)
+    assert not (tmp_path / "c.wav").exists()

@@ -34,7 +34,7 @@ def test_help_lists_the_subcommands_and_examples(cli):
         assert name in text
     assert "impulse" in cli("--help").stdout
     for name, options in (("sweep", ["--f0", "--f1", "--amplitude", "--fade", "--silence", "--inverse"]),
-                          ("measure", ["--length", "--keep-predelay", "--harmonics", "--trim-end"]),
+                          ("measure", ["--length", "--keep-predelay", "--harmonics", "--trim-end", "--backend"]),
                           ("synth", ["--rt60", "--cutoff", "--taps", "--sigma", "--seed"]),
                           ("info", ["--json", "--plot"])):
         text = cli("impulse", name, "--help").stdout
@@ -217,7 +217,7 @@ def test_info_plot_without_matplotlib(cli, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
     png = tmp_path / "ir.png"
     result = cli("impulse", "info", str(SAMPLES / "room-ir.wav"), "--plot", png)
-    assert result.exit_code == 5 and "pip install 'sigconv[plot]'" in result.stderr
+    assert result.exit_code == 10 and "pip install 'sigconv[plot]'" in result.stderr  # MissingDependencyError
     assert not png.exists()
 
 
@@ -229,3 +229,32 @@ def test_info_refuses_to_draw_over_its_input(cli, tmp_path):
     result = cli("impulse", "info", ir, "--plot", ir)
     assert result.exit_code == 6 and "refusing to write over the input" in result.stderr
     assert ir.read_bytes() == before
+
+
+def _recording(sweep_file, tmp_path, rng):
+    x = read_float(sweep_file)[0][:, 0]
+    recording = scipy.signal.fftconvolve(x, _room(rng)) + 1e-4 * rng.standard_normal(x.size + 1999)
+    path = tmp_path / "rec.wav"
+    sf.write(path, recording, RATE, subtype="DOUBLE")
+    return path
+
+
+def test_measure_backend_fft(cli, sweep_file, tmp_path, rng):
+    recording = _recording(sweep_file, tmp_path, rng)
+    default, chosen = tmp_path / "default.wav", tmp_path / "fft.wav"
+    assert cli("impulse", "measure", recording, sweep_file, "-o", default, "--subtype", "DOUBLE").exit_code == 0
+    result = cli("impulse", "measure", recording, sweep_file, "-o", chosen, "--subtype", "DOUBLE",
+                 "--backend", "fft")
+    assert result.exit_code == 0, result.stderr
+    assert str(chosen) in result.stdout
+    np.testing.assert_allclose(read_float(chosen)[0], read_float(default)[0], rtol=0, atol=1e-12)
+
+
+def test_measure_backend_that_does_not_measure_exits_5(cli, sweep_file, tmp_path, rng):
+    recording = _recording(sweep_file, tmp_path, rng)
+    out = tmp_path / "ir.wav"
+    result = cli("impulse", "measure", recording, sweep_file, "-o", out, "-b", "direct")
+    assert result.exit_code == 5
+    assert result.stderr.startswith("Error: backend 'direct' does not run measure")
+    assert "fft" in result.stderr.split("one of: ")[1] and "Traceback" not in result.stderr
+    assert not out.exists()

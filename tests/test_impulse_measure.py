@@ -141,3 +141,72 @@ def test_stereo_sweep_with_different_channels_is_refused(sweep):
 def test_bad_options(sweep, kwargs):
     with pytest.raises(UsageError):
         sigconv.measure_ir(sweep, sweep, RATE, **kwargs)
+
+
+# --- the compute seam ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict(monkeypatch):
+    """The ``strict`` backend (NumPy behind CuPy's rules) and a count of the transforms its ops ran."""
+    from sigconv.testing import StrictBackend, StrictOps
+
+    sigconv.register_backend("strict", StrictBackend, clobber=True)
+    calls = {"rfft": 0}
+    original = StrictOps.rfft
+
+    def counted(self, *args, **kwargs):
+        calls["rfft"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StrictOps, "rfft", counted)
+    return calls
+
+
+def test_measure_through_the_strict_backend_gives_the_default_result(sweep, rng, strict):
+    """IR, harmonics and trimming from arrays that refuse implicit host transfers (as CuPy's do)."""
+    from sigconv.backends.base import Workload
+    from sigconv.backends.planner import choose_backend
+
+    truth = np.stack([room(0.3, rng), room(0.3, rng)], axis=1)
+    recording = np.stack([scipy.signal.fftconvolve(np.tanh(1.2 * sweep), truth[:, c]) for c in (0, 1)], axis=1)
+    recording = with_noise(recording, 50, rng)
+    assert choose_backend("auto", Workload("measure", len(recording), len(sweep), 2, 2, 2))[0].name != "strict"
+    expected = sigconv.measure_ir(recording, sweep, RATE, max_order=4)
+    result = sigconv.measure_ir(recording, sweep, RATE, max_order=4, backend="strict", context=2)
+    assert strict["rfft"] > 0
+    assert type(result.ir) is np.ndarray and result.ir.shape == expected.ir.shape
+    assert result.start_s == expected.start_s and result.notes == expected.notes
+    assert result.sweep == expected.sweep and result.noise_floor_db == pytest.approx(expected.noise_floor_db)
+    peak = np.abs(expected.ir).max()
+    np.testing.assert_allclose(result.ir, expected.ir, rtol=0, atol=1e-9 * peak)
+    assert sorted(result.harmonics) == sorted(expected.harmonics) == [2, 3, 4]
+    for order, response in expected.harmonics.items():
+        np.testing.assert_allclose(result.harmonics[order], response, rtol=0, atol=1e-9 * peak)
+
+
+def test_sweep_inverse_through_the_strict_ops_equals_the_textbook_formula(sweep):
+    """``W X* / (|X|² + ε)`` written with numpy.fft, against the strict ops' FIR and the default one."""
+    from sigconv.impulse.measure import _band_window, inverse_filter
+    from sigconv.testing import StrictOps
+
+    est = sigconv.estimate_sweep(sweep, RATE, StrictOps())
+    assert est == sigconv.estimate_sweep(sweep, RATE)
+    fir, delay = inverse_filter(sweep, RATE, est, StrictOps())
+    n = fir.size
+    spectrum = np.fft.rfft(sweep, n)
+    power = np.abs(spectrum) ** 2
+    window = _band_window(np, np.fft.rfftfreq(n, 1 / RATE), est.f0, est.f1)
+    expected = np.roll(np.fft.irfft(window * np.conj(spectrum) / (power + 1e-6 * power.max()), n), sweep.size)
+    assert delay == sweep.size and n >= 2 * sweep.size
+    np.testing.assert_allclose(fir, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+    np.testing.assert_allclose(inverse_filter(sweep, RATE, est)[0], expected, rtol=0,
+                               atol=1e-9 * np.abs(expected).max())
+
+
+def test_a_backend_that_does_not_measure_is_refused(sweep):
+    from sigconv.errors import BackendUnavailableError
+
+    with pytest.raises(BackendUnavailableError, match="'direct' does not run measure.*one of: .*fft") as caught:
+        sigconv.measure_ir(sweep, sweep, RATE, backend="direct")
+    assert caught.value.exit_code == 5

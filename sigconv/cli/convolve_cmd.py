@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ..backends.registry import AUTO
 from ..compute.modes import MODES
 from ..convolution.mixing import NORMALIZE_CHOICES
 from ..convolution.files import ConvolveJob, ConvolveSettings
 from ..progress import progress_bar
 from .common import report_clipping, report_notes
-from .options import common_options, io_options, resolve_output, threads_option
+from .options import common_options, compute_options, io_options, resolve_output
 
 
 @click.command(name="convolve")
@@ -19,8 +18,6 @@ from .options import common_options, io_options, resolve_output, threads_option
 @io_options
 @click.option("--mode", type=click.Choice(MODES), default="full", show_default=True,
               help="Output length as in scipy.signal.convolve; full keeps the reverb tail.")
-@click.option("-b", "--backend", default=AUTO, show_default=True, metavar="NAME",
-              help="Compute backend (see `sigconv backends`); auto picks the fastest.")
 @click.option("--wet", type=float, default=1.0, show_default=True, help="Linear gain of the convolved signal.")
 @click.option("--dry", type=float, default=0.0, show_default=True,
               help="Linear gain of the unprocessed input, aligned with the IR's onset.")
@@ -41,7 +38,7 @@ from .options import common_options, io_options, resolve_output, threads_option
               help="Bits of the float computation.")
 @click.option("--block", type=click.IntRange(min=1), default=None, metavar="FRAMES",
               help="Experts: engine partition length in frames (default: chosen by the cost model).")
-@threads_option
+@compute_options
 @common_options
 def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, normalize, predelay_ms, trim_ir,
                      trim_db, resample_ir, precision, block, context, quiet):

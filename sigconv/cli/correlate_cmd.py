@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -15,7 +16,7 @@ from ..io.atomic import refuse_input_overwrite
 from ..correlation.peaks import REFINEMENTS
 from ..progress import progress_bar
 from .common import report_notes
-from .options import IOOptions, _stack, common_options, threads_option
+from .options import IOOptions, _stack, common_options, compute_options
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class ModeOptions:
 
 
 def search_options(fn):
-    """The options of the delay search and ``--backend``, gathered into ``search``."""
+    """The options of the delay search, gathered into ``search``."""
 
     @_stack(
         click.option("-m", "--method", type=click.Choice(METHODS), default=None,
@@ -96,14 +97,12 @@ def search_options(fn):
                      help="Resample B (with --locate: the clip) to the other's rate when they differ."),
         click.option("--block", type=click.IntRange(min=1), default=None, metavar="FRAMES",
                      help="Experts: frames per block of the block-by-block computation."),
-        click.option("-b", "--backend", default="auto", show_default=True, metavar="NAME",
-                     help="Compute backend (see `sigconv backends`); auto picks the fastest."),
     )
     @functools.wraps(fn)
     def wrapper(*args, method, normalize, max_lag, min_lag, lag_range, ref_channel, refine, min_confidence,
-                resample, block, backend, **kwargs):
+                resample, block, **kwargs):
         kwargs["search"] = SearchOptions(method, normalize, max_lag, min_lag, lag_range, ref_channel, refine,
-                                         min_confidence, resample, block, backend)
+                                         min_confidence, resample, block)
         return fn(*args, **kwargs)
 
     return wrapper
@@ -203,9 +202,9 @@ def _confidence_text(confidence) -> str:
 @search_options
 @mode_options
 @output_options
-@threads_option
+@compute_options
 @common_options
-def correlate_command(a_path, b_path, search, mode, io, context, quiet):
+def correlate_command(a_path, b_path, search, mode, io, backend, context, quiet):
     """Estimate how far B lags A: if B is A delayed by d seconds, the delay is +d.
 
     Prints one line per channel of B (compared with channel --ref-channel
@@ -230,6 +229,7 @@ def correlate_command(a_path, b_path, search, mode, io, context, quiet):
       sigconv correlate recorder1.flac recorder2.flac --drift --window 30
       sigconv correlate --locate jingle.wav broadcast.flac --threshold 0.6
     """
+    search = dataclasses.replace(search, backend=backend)
     _refuse_conflicts(search, mode, io.output)
     if io.output is not None:
         refuse_input_overwrite(io.output, [a_path, b_path])

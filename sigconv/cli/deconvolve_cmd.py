@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from dataclasses import dataclass
 
 import click
 
-from ..deconvolution.arrays import DEFAULT_REG, METHODS
-from ..deconvolution.files import deconvolve_file
+from ..deconvolution.files import DeconvolveJob
 from ..deconvolution.lucy import DEFAULT_ITERATIONS
 from ..deconvolution.polydiv import DEFAULT_TOLERANCE
-from ..progress import progress_bar
+from ..deconvolution.settings import DEFAULT_REG, METHODS, DeconvolveSettings
 from ..deconvolution.wiener import DEFAULT_SNR_DB
+from ..progress import progress_bar
 from .common import report_clipping, report_notes
-from .options import _stack, common_options, io_options, resolve_output
-
-
-@dataclass(frozen=True)
-class MethodOptions:
-    """The method and its own options; None where not given (the library fills in defaults)."""
-
-    method: str
-    snr_db: float | None
-    noise: str | None
-    reg: float | None
-    band: tuple[float, float] | None
-    iterations: int | None
-    tolerance: float | None
+from .options import _stack, common_options, compute_options, io_options, resolve_output
 
 
 def method_options(fn):
-    """``--method`` and the options of each method, gathered into ``how``."""
+    """``--method`` and the options of each method, gathered into ``how`` (settings) and ``noise_path``."""
 
     @_stack(
         click.option("-m", "--method", type=click.Choice(METHODS), default="wiener", show_default=True,
@@ -57,7 +44,10 @@ def method_options(fn):
     )
     @functools.wraps(fn)
     def wrapper(*args, method, snr_db, noise, reg, band, iterations, tolerance, **kwargs):
-        kwargs["how"] = MethodOptions(method, snr_db, noise, reg, band, iterations, tolerance)
+        # None where not given: the library fills in each method's defaults
+        kwargs["how"] = DeconvolveSettings(method=method, snr_db=snr_db, reg=reg, band=band, iterations=iterations,
+                                           tolerance=tolerance)
+        kwargs["noise_path"] = noise
         return fn(*args, **kwargs)
 
     return wrapper
@@ -75,8 +65,10 @@ def method_options(fn):
               help="Resample KERNEL (and --noise) to SIGNAL's rate when they differ.")
 @click.option("--precision", type=click.Choice(["64", "32"]), default="64", show_default=True,
               help="Bits of the float computation.")
+@compute_options
 @common_options
-def deconvolve_command(signal_path, kernel_path, io, how, length, resample_inputs, precision, quiet):
+def deconvolve_command(signal_path, kernel_path, io, how, noise_path, length, resample_inputs, precision, backend,
+                       context, quiet):
     """Estimate x such that SIGNAL ≈ x ⊗ KERNEL: undo a known response.
 
     SIGNAL may be - for standard input and -o - writes standard output, so
@@ -97,13 +89,11 @@ def deconvolve_command(signal_path, kernel_path, io, how, length, resample_input
       sigconv convolve dry.wav ir.wav -o - | sigconv deconvolve - ir.wav -o dry-again.wav
     """
     output = resolve_output(io.output)
+    settings = dataclasses.replace(how, length=length, resample_inputs=resample_inputs, precision=int(precision),
+                                   backend=backend)
     with progress_bar("deconvolving", quiet) as update:
-        report = deconvolve_file(
-            signal_path, kernel_path, output, method=how.method, snr_db=how.snr_db, noise_path=how.noise,
-            reg=how.reg, band=how.band, iterations=how.iterations, tolerance=how.tolerance, length=length,
-            resample_inputs=resample_inputs, precision=int(precision), input_format=io.input_format,
-            rate=io.rate, format=io.format, subtype=io.subtype, progress=update,
-        )
+        job = DeconvolveJob(signal_path, kernel_path, output, settings, io.files, noise_path)
+        report = job.run(context, progress=update)
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     report_notes(report.notes, quiet)

@@ -12,7 +12,7 @@ import click
 from ..errors import UsageError
 from ..progress import task_progress
 from .common import report_clipping, report_notes
-from .options import _stack, common_options, io_options, resolve_output
+from .options import _stack, common_options, compute_options, io_options, resolve_output
 
 
 def _numbers(text: str | None, option: str) -> list[float] | None:
@@ -139,9 +139,10 @@ def sweep_command(target, rate, duration, f0, f1, amplitude, fade, silence, inve
               help="Write the harmonic-distortion responses into DIR as harmonic-2.wav, harmonic-3.wav...")
 @click.option("--max-order", type=click.IntRange(min=1), default=5, show_default=True, metavar="K",
               help="Highest harmonic order separated.")
+@compute_options
 @common_options
 def measure_command(recording, sweep, io, length, keep_predelay, trim_start, trim_end, harmonics_dir, max_order,
-                    quiet):
+                    backend, context, quiet):
     """Recover the impulse response from a RECORDING of SWEEP played through a system.
 
     The recording is deconvolved by the sweep's inverse. Harmonic
@@ -163,7 +164,7 @@ def measure_command(recording, sweep, io, length, keep_predelay, trim_start, tri
         result, report = measure_ir_file(
             recording, sweep, output, harmonics_dir=harmonics_dir, length=length, trim_start=trim_start,
             keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, format=io.format,
-            subtype=io.subtype, input_format=io.input_format, rate=io.rate, progress=update,
+            subtype=io.subtype, input_format=io.input_format, rate=io.rate, backend=backend, context=context, progress=update,
         )
     report_notes(result.notes, quiet)
     report_clipping(report)

@@ -10,7 +10,7 @@ import click
 
 from ..errors import UsageError
 
-__all__ = ["common_options", "io_options", "IOOptions", "resolve_output", "threads_option"]
+__all__ = ["common_options", "io_options", "IOOptions", "resolve_output", "compute_options"]
 
 
 def _stack(*decorators):
@@ -104,16 +104,15 @@ def io_options(fn):
     return wrapper
 
 
-def threads_option(fn):
-    """``--threads N``, handed to the command as ``context`` (an :class:`~sigconv.compute.context.ExecutionContext`)."""
+def compute_options(fn):
+    """``-b/--backend NAME`` and ``--threads N``, handed to the command as ``backend`` and ``context``."""
 
-    @click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        default=None,
-        metavar="N",
-        help="Threads the computation may use (default: $SIGCONV_THREADS, else the CPUs, at most 8); "
-        "1 on a machine shared with other jobs.",
+    @_stack(
+        click.option("-b", "--backend", default="auto", show_default=True, metavar="NAME",
+                     help="Compute backend (see `sigconv backends`); auto picks the fastest."),
+        click.option("--threads", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Threads the computation may use (default: $SIGCONV_THREADS, else the CPUs, at most 8); "
+                     "1 on a machine shared with other jobs."),
     )
     @functools.wraps(fn)
     def wrapper(*args, threads, **kwargs):

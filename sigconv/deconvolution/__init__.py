@@ -1,8 +1,10 @@
 """Deconvolution: recover x from y = x ⊗ h (+ noise) given h, on arrays (:mod:`.arrays`) and streamed files
-(:mod:`.files`); inverse-filter design (:mod:`.inverse`), Welch spectra for the noise-informed Wiener filter
-(:mod:`.wiener`), Richardson-Lucy (:mod:`.lucy`) and exact division (:mod:`.polydiv`)."""
+(:mod:`.files`) with their settings (:mod:`.settings`); inverse-filter design (:mod:`.inverse`), Welch spectra
+for the noise-informed Wiener filter (:mod:`.wiener`), Richardson-Lucy (:mod:`.lucy`) and exact division
+(:mod:`.polydiv`)."""
 
 from .arrays import deconvolve
-from .files import DeconvolveReport, deconvolve_file
+from .files import DeconvolveJob, DeconvolveReport, deconvolve_file
+from .settings import DeconvolveSettings
 
-__all__ = ["DeconvolveReport", "deconvolve", "deconvolve_file"]
+__all__ = ["DeconvolveJob", "DeconvolveReport", "DeconvolveSettings", "deconvolve", "deconvolve_file"]

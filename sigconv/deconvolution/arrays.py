@@ -4,185 +4,65 @@ Four methods (see :func:`deconvolve`): ``wiener`` and ``tikhonov`` run a
 regularised inverse FIR (:mod:`sigconv.deconvolution.inverse`) through the streaming
 convolution engine, so files of any length stream; ``exact``
 (:mod:`sigconv.deconvolution.polydiv`) and ``lucy`` (:mod:`sigconv.deconvolution.lucy`) work on the
-whole signal. This module holds the array API and the checks and
-settings shared with the file job (:mod:`sigconv.deconvolution.files`).
+whole signal. This module holds the array API and the steps it shares
+with the file job (:mod:`sigconv.deconvolution.files`); the settings are
+in :mod:`sigconv.deconvolution.settings`.
+
+Every method computes through the chosen backend (:func:`deconvolution_backend`):
+its :class:`~sigconv.compute.ops.ArrayOps` designs the inverse, estimates
+the spectra and iterates, and its streaming engine applies the inverse.
+Host arrays enter with ``ops.to_device``; results leave with ``ops.to_host``.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning, UsageError
-from .inverse import InverseFilter, design_inverse, kirkeby_profile, null_message, spectral_nulls
-from .lucy import DEFAULT_ITERATIONS, check_non_negative, richardson_lucy
-from .polydiv import DEFAULT_TOLERANCE, check_remainder, divide
+from ..backends.base import Workload
+from ..backends.planner import choose_backend
+from ..backends.registry import AUTO
+from ..compute.context import ExecutionContext, resolve_context
 from ..compute.routing import ROUTING_HELP, channel_routing
-from ..validation import as_frames, dtype_for_precision
-from .wiener import DEFAULT_SNR_DB, Welch, noise_regularisation, segment_length, snr_regularisation
+from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning
+from ..validation import as_frames
+from .inverse import InverseFilter, design_inverse, kirkeby_profile, null_message, spectral_nulls
+from .lucy import check_non_negative, richardson_lucy
+from .polydiv import check_remainder, divide
+from .settings import DeconvolveSettings, output_length, parse_length
+from .wiener import Welch, noise_regularisation, segment_length, snr_regularisation
 
 __all__ = [
-    "DEFAULT_REG",
-    "METHODS",
-    "Settings",
     "apply_inverse",
+    "deconvolution_backend",
     "deconvolve",
     "inverse_engine",
     "inverse_filter",
     "kernel_columns",
     "null_warning",
-    "output_length",
-    "parse_length",
-    "settings_for",
     "truncation_warning",
 ]
 
-#: Accepted values of ``method``.
-METHODS = ("wiener", "tikhonov", "exact", "lucy")
-#: Default ``--reg``: λ at 1e-3 of the kernel's mean power gain inverts
-#: frequencies down to about 30 dB below the kernel's average level and
-#: limits the boost of weaker ones to about +24 dB over the inverse at that level.
-DEFAULT_REG = 1e-3
 
+def deconvolution_backend(name: str, frames: int | None, taps: int, channels: int, dtype, context=None):
+    """The backend that deconvolves ``frames`` of ``channels`` by a ``taps``-tap kernel, and its array ops.
 
-@dataclass(frozen=True)
-class Settings:
-    """The options of one deconvolution, checked and with defaults filled in."""
-
-    method: str
-    snr_db: float | None = None
-    reg: float | None = None
-    band: tuple[float, float] | None = None
-    iterations: int | None = None
-    tolerance: float | None = None
-    noise: bool = False
-
-    @property
-    def streams(self) -> bool:
-        """True for the methods that run an inverse FIR block by block."""
-        return self.method in ("wiener", "tikhonov")
-
-
-def settings_for(method: str, *, snr_db=None, noise: bool = False, reg=None, band=None, iterations=None,
-                 tolerance=None, rate: float | None = None) -> Settings:
-    """Check that the options suit ``method`` and fill in its defaults.
+    Returns
+    -------
+    backend : Backend
+        It streams the inverse filter too.
+    ops : ArrayOps
+        ``backend.ops(context)``.
 
     Raises
     ------
-    UsageError
-        An unknown method, an option of another method, or a bad value.
-
-    Examples
-    --------
-    >>> settings_for("tikhonov").reg
-    0.001
+    BackendUnavailableError
+        ``name`` is unknown, unavailable, or does not run deconvolve.
     """
-    if method not in METHODS:
-        raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    owners = {"--snr": (snr_db is not None, "wiener"), "--noise": (noise, "wiener"), "--reg": (reg is not None, "tikhonov"),
-              "--band": (band is not None, "tikhonov"), "--iterations": (iterations is not None, "lucy"),
-              "--tolerance": (tolerance is not None, "exact")}
-    for option, (given, owner) in owners.items():
-        if given and owner != method:
-            raise UsageError(f"{option} applies to --method {owner}, not {method}; leave it out or change the method")
-    if snr_db is not None and noise:
-        raise UsageError("--snr and --noise both set Wiener's noise level; give one of them")
-    if method == "wiener":
-        snr_db = DEFAULT_SNR_DB if snr_db is None else float(snr_db)
-        if not np.isfinite(snr_db):
-            raise UsageError(f"--snr must be a finite number of dB, not {snr_db}")
-        return Settings(method, snr_db=None if noise else snr_db, noise=noise)
-    if method == "tikhonov":
-        reg = DEFAULT_REG if reg is None else float(reg)
-        if not (reg > 0 and np.isfinite(reg)):
-            raise UsageError(f"--reg must be a positive number (λ relative to the kernel's power), not {reg:g}")
-        return Settings(method, reg=reg, band=_check_band(band, rate))
-    if method == "lucy":
-        iterations = DEFAULT_ITERATIONS if iterations is None else int(iterations)
-        if iterations < 1:
-            raise UsageError(f"--iterations must be 1 or more, not {iterations}")
-        return Settings(method, iterations=iterations)
-    tolerance = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
-    if not tolerance > 0:
-        raise UsageError(f"--tolerance must be a positive fraction of the signal's RMS, not {tolerance:g}")
-    return Settings(method, tolerance=tolerance)
-
-
-def _check_band(band, rate):
-    if band is None:
-        return None
-    low, high = (float(f) for f in band)
-    if rate is None:
-        raise UsageError("--band is in Hz, so it needs the sample rate: pass rate=")
-    if not (0 <= low < high):
-        raise UsageError(f"--band F1 F2 needs 0 <= F1 < F2 (Hz), not {low:g} {high:g}")
-    if low >= rate / 2:
-        raise UsageError(f"--band starts at {low:g} Hz, at or above Nyquist ({rate / 2:g} Hz); choose a lower F1")
-    return (low, high)
-
-
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(s|ms)\s*$")
-
-
-def parse_length(length, rate: float | None) -> int | None:
-    """An output length in frames: an int, digits (``"48000"``), or a duration (``"2.5s"``, ``"500ms"``).
-
-    Raises
-    ------
-    UsageError
-        Not a positive length, a number without unit that is not whole,
-        or a duration without a sample rate.
-
-    Examples
-    --------
-    >>> parse_length("2.5s", 48000), parse_length("500 ms", 8000), parse_length(64, None)
-    (120000, 4000, 64)
-    """
-    if length is None:
-        return None
-    if isinstance(length, (int, np.integer)):
-        frames = int(length)
-    else:
-        text = str(length)
-        duration = _DURATION.match(text)
-        if duration:
-            if rate is None:
-                raise UsageError(f"--length {text} is a duration, so it needs the sample rate (pass rate=)")
-            seconds = float(duration.group(1)) * (1e-3 if duration.group(2) == "ms" else 1.0)
-            frames = round(seconds * rate)
-        elif text.strip().isdigit():
-            frames = int(text)
-        else:
-            raise UsageError(
-                f"--length {text!r} is neither whole frames (e.g. 48000) nor a duration with its unit "
-                "(e.g. 2.5s or 500ms)"
-            )
-    if frames < 1:
-        raise UsageError(f"--length must be at least one frame, not {length!r}")
-    return frames
-
-
-def output_length(requested: int | None, signal_frames: int, taps: int) -> int:
-    """``requested``, else ``signal_frames - taps + 1`` (the length of ``x`` in a full product).
-
-    Raises
-    ------
-    IncompatibleSignalsError
-        No length given and the kernel is longer than the signal.
-    """
-    if requested is not None:
-        return requested
-    frames = signal_frames - taps + 1
-    if frames < 1:
-        raise IncompatibleSignalsError(
-            f"the signal has {signal_frames} frames and the kernel {taps}, so the default output length "
-            f"(signal - kernel + 1 = {frames}) is empty; are the signal and the kernel the right way round? "
-            "Give --length to choose a length"
-        )
-    return frames
+    workload = Workload("deconvolve", frames, taps, channels, channels, channels, np.dtype(dtype).name)
+    backend, _ = choose_backend(name, workload, context)
+    return backend, backend.ops(context)
 
 
 def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = False) -> np.ndarray:
@@ -213,11 +93,14 @@ def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = Fals
     return np.repeat(h, signal_channels, axis=1) if shared and per_channel else h
 
 
-def inverse_filter(h: np.ndarray, settings: Settings, rate: float | None, noise_psd=None, recording_psd=None,
-                   segment: int = 0, span: int | None = None) -> InverseFilter:
+def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | None, noise_psd=None,
+                   recording_psd=None, segment: int = 0, span: int | None = None, ops=None) -> InverseFilter:
     """The regularised inverse FIR of ``h`` (one column per channel) for ``wiener`` or ``tikhonov``.
 
-    ``span`` is the signal's length where known (see :func:`sigconv.deconvolution.inverse.design_inverse`).
+    ``settings`` are checked (:meth:`DeconvolveSettings.checked`); ``span``
+    is the signal's length where known (see
+    :func:`sigconv.deconvolution.inverse.design_inverse`); ``ops`` computes
+    it (default: NumPy and scipy.fft).
     """
     if settings.method == "tikhonov":
         regularisation = kirkeby_profile(settings.reg, settings.band, rate or 1.0)
@@ -225,7 +108,7 @@ def inverse_filter(h: np.ndarray, settings: Settings, rate: float | None, noise_
         regularisation = noise_regularisation(noise_psd, recording_psd, segment)
     else:
         regularisation = snr_regularisation(settings.snr_db)
-    return design_inverse(h, regularisation, span=span)
+    return design_inverse(h, regularisation, span=span, ops=ops)
 
 
 #: Truncation error above which a finite inverse is worth a warning (-40 dB).
@@ -251,14 +134,14 @@ def truncation_warning(inverse: InverseFilter, rate: float | None = None, length
     )
 
 
-def null_warning(h: np.ndarray, rate: float | None) -> str | None:
+def null_warning(h: np.ndarray, rate: float | None, ops=None) -> str | None:
     """The deep-null message for a kernel (distinct columns only), or None."""
     distinct = np.unique(h, axis=1) if h.shape[1] > 1 else h
-    return null_message(spectral_nulls(distinct), rate)
+    return null_message(spectral_nulls(distinct, ops=ops), rate)
 
 
-def _welch_of(data: np.ndarray, segment: int) -> np.ndarray:
-    welch = Welch(segment, data.shape[1])
+def _welch_of(data: np.ndarray, segment: int, ops) -> np.ndarray:
+    welch = Welch(segment, data.shape[1], ops)
     welch.add(data)
     return welch.density(1.0)
 
@@ -277,6 +160,8 @@ def deconvolve(
     length: int | str | None = None,
     rate: float | None = None,
     precision: int = 64,
+    backend: str = AUTO,
+    context: ExecutionContext | int | None = None,
 ) -> np.ndarray:
     """Estimate ``x`` such that ``signal ≈ x ⊗ kernel``.
 
@@ -326,6 +211,11 @@ def deconvolve(
         frequencies of a :class:`~sigconv.errors.SpectralNullWarning`.
     precision : {64, 32}, optional
         Bits of the result (and of the streamed filtering).
+    backend : str, optional
+        Compute backend (see ``sigconv backends``); ``"auto"`` (default)
+        picks the fastest of those that run deconvolve.
+    context : ExecutionContext or int, optional
+        Threads the job may use (an int is a thread count).
 
     Returns
     -------
@@ -345,6 +235,8 @@ def deconvolve(
         ``exact``: the signal is not an FIR product of the kernel.
     UsageError
         An unknown method, or an option that belongs to another method.
+    BackendUnavailableError
+        `backend` is unknown, unavailable, or does not run deconvolve.
 
     Warns
     -----
@@ -372,25 +264,28 @@ def deconvolve(
     >>> np.round(sigconv.deconvolve(y, [1.0, 0.5], snr_db=200), 6).tolist()
     [1.0, -2.0, 3.0, 0.5]
     """
-    settings = settings_for(method, snr_db=snr_db, noise=noise is not None, reg=reg, band=band,
-                            iterations=iterations, tolerance=tolerance, rate=rate)
-    dtype = dtype_for_precision(precision)
+    settings = DeconvolveSettings(method=method, snr_db=snr_db, noise=noise is not None, reg=reg, band=band,
+                                  iterations=iterations, tolerance=tolerance, length=length, precision=precision,
+                                  backend=backend).checked(rate)
     one_dimensional = np.ndim(signal) == 1 and np.ndim(kernel) == 1
     y = as_frames(signal, "signal")
     h = kernel_columns(as_frames(kernel, "kernel"), y.shape[1], per_channel=noise is not None)
-    frames = output_length(parse_length(length, rate), y.shape[0], h.shape[0])
+    frames = output_length(parse_length(settings.length, rate), y.shape[0], h.shape[0])
+    context = resolve_context(context)
+    chosen, ops = deconvolution_backend(settings.backend, y.shape[0], h.shape[0], y.shape[1], settings.dtype,
+                                        context)
     if settings.method == "lucy":
         y, h = check_non_negative(y, "signal"), check_non_negative(h, "kernel")
     if settings.method != "exact":
-        message = null_warning(h, rate)
+        message = null_warning(h, rate, ops)
         if message:
             warnings.warn(message, SpectralNullWarning, stacklevel=2)
     if settings.method == "exact":
-        divisions = [divide(y[:, c], h[:, c % h.shape[1]], frames) for c in range(y.shape[1])]
+        divisions = [divide(y[:, c], h[:, c % h.shape[1]], frames, ops) for c in range(y.shape[1])]
         check_remainder([d.remainder for d in divisions], settings.tolerance)
         x = np.stack([d.quotient for d in divisions], axis=1)
     elif settings.method == "lucy":
-        x = np.stack([richardson_lucy(y[:, c], h[:, c % h.shape[1]], frames, settings.iterations)
+        x = np.stack([richardson_lucy(y[:, c], h[:, c % h.shape[1]], frames, settings.iterations, ops)
                       for c in range(y.shape[1])], axis=1)
     else:
         noise_psd = recording_psd = None
@@ -403,31 +298,40 @@ def deconvolve(
                     "sample or one with the signal's channels"
                 )
             segment = segment_length(n.shape[0])
-            noise_psd, recording_psd = _welch_of(n, segment), _welch_of(y, segment)
-        inverse = inverse_filter(h, settings, rate, noise_psd, recording_psd, segment, span=y.shape[0])
+            noise_psd, recording_psd = _welch_of(n, segment, ops), _welch_of(y, segment, ops)
+        inverse = inverse_filter(h, settings, rate, noise_psd, recording_psd, segment, span=y.shape[0], ops=ops)
         message = truncation_warning(inverse, rate)
         if message:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
-        x = apply_inverse(y, inverse, frames, dtype)
-    x = np.ascontiguousarray(x, dtype=dtype)
+        x = apply_inverse(y, inverse, frames, settings.dtype, backend=chosen, context=context)
+    x = np.ascontiguousarray(x, dtype=settings.dtype)
     return x[:, 0] if one_dimensional else x
 
 
-def inverse_engine(inverse: InverseFilter, channels: int, dtype, frames_hint: int | None):
-    """A streaming engine that runs each channel through its column of ``inverse`` (or its only one)."""
-    from ..backends import get_backend
+def inverse_engine(inverse: InverseFilter, channels: int, dtype, frames_hint: int | None, backend, context=None):
+    """A streaming engine of ``backend`` running each channel through its column of ``inverse`` (or its one)."""
     from ..compute.routing import Route
 
     routes = [Route(c, c % inverse.taps.shape[1], c) for c in range(channels)]
-    return get_backend("fft").stream(inverse.taps.astype(dtype), routes, channels, channels, dtype=dtype,
-                                     n_hint=frames_hint)
+    return backend.stream(inverse.taps.astype(dtype, copy=False), routes, channels, channels, dtype=dtype,
+                          n_hint=frames_hint, context=context)
 
 
-def apply_inverse(y: np.ndarray, inverse: InverseFilter, frames: int, dtype=np.float64) -> np.ndarray:
-    """Frames ``[delay, delay + frames)`` of ``y ⊗ inverse`` (zeros past the end of the product)."""
+def apply_inverse(y: np.ndarray, inverse: InverseFilter, frames: int, dtype=np.float64, *, backend=AUTO,
+                  context: ExecutionContext | int | None = None) -> np.ndarray:
+    """Frames ``[delay, delay + frames)`` of ``y ⊗ inverse`` (zeros past the end of the product).
+
+    ``backend`` is a backend's name (``"auto"``: chosen for a
+    deconvolution of ``y``) or the backend itself; its streaming engine
+    filters.
+    """
     from ..compute.engine import run_engine
 
-    full = run_engine(inverse_engine(inverse, y.shape[1], dtype, y.shape[0]), y.astype(dtype, copy=False))
+    context = resolve_context(context)
+    if isinstance(backend, str):
+        backend, _ = deconvolution_backend(backend, y.shape[0], inverse.taps.shape[0], y.shape[1], dtype, context)
+    engine = inverse_engine(inverse, y.shape[1], dtype, y.shape[0], backend, context)
+    full = run_engine(engine, y.astype(dtype, copy=False))
     out = np.zeros((frames, y.shape[1]), dtype=dtype)
     kept = full[inverse.delay : inverse.delay + frames]
     out[: kept.shape[0]] = kept

@@ -1,7 +1,7 @@
 """The file job behind ``sigconv deconvolve``: streamed for wiener and tikhonov, whole for exact and lucy.
 
 ``wiener`` and ``tikhonov`` design the regularised inverse FIR and stream
-the signal through the convolution engine with the I/O threads of
+the signal through the backend's convolution engine with the I/O threads of
 ``convolve`` (:func:`sigconv.io.pump.stream_through`), keeping the frames
 after the inverse's modelling delay: memory is bounded by the filter, not
 by the signal, also from a pipe. With ``--noise`` the recording's
@@ -13,6 +13,7 @@ solve for the whole signal at once and read it whole.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import tempfile
@@ -23,29 +24,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..io.stream import read_all
+from ..compute.context import ExecutionContext, resolve_context
+from ..compute.resampling import ir_at_rate, resample
+from ..errors import IncompatibleSignalsError, SpectralNullWarning, UsageError
+from ..io import read
+from ..io.options import FileOptions
+from ..io.pump import READ_BLOCK, stream_through
+from ..io.stream import open_reader, open_writer, read_all
+from ..io.writing import WriteReport
+from ..options import gather
+from ..signal import check_same_rate
 from .arrays import (
-    Settings,
+    deconvolution_backend,
     deconvolve,
     inverse_engine,
     inverse_filter,
     kernel_columns,
     null_warning,
-    output_length,
-    parse_length,
-    settings_for,
     truncation_warning,
 )
-from ..errors import IncompatibleSignalsError, SpectralNullWarning, UsageError
-from ..io import read
-from ..io.stream import open_reader, open_writer
-from ..io.writing import WriteReport
-from ..io.pump import READ_BLOCK, stream_through
-from ..compute.resampling import ir_at_rate, resample
-from ..validation import dtype_for_precision
+from .settings import DeconvolveSettings, output_length, parse_length
 from .wiener import Welch, segment_length
 
-__all__ = ["DeconvolveReport", "OffsetWindow", "deconvolve_file"]
+__all__ = ["DeconvolveJob", "DeconvolveReport", "OffsetWindow", "deconvolve_file"]
 
 
 @dataclass
@@ -116,16 +117,15 @@ def _quantization_step(subtype: str | None) -> float:
     return 2.0 ** (1 - int(found.group(1))) if found else 0.0
 
 
-def _read_at(path: str, rate_to: float, what: str, resample_it: bool, input_format, rate, notes) -> np.ndarray:
+def _read_at(path: str, rate_to: float, what: str, resample_it: bool, files: FileOptions, notes) -> np.ndarray:
     """A whole input at ``rate_to``: resampled where asked, else an error when rates differ."""
-    source = read(path, format=input_format, rate=rate)
+    source = read(path, format=files.input_format, rate=files.rate)
     if source.rate == rate_to:
         return source.data
     if not resample_it:
-        raise IncompatibleSignalsError(
-            f"the signal is at {rate_to:g} Hz and the {what} at {source.rate:g} Hz; resample one of them first, "
-            f"or pass --resample to resample the {what} to the signal's rate"
-        )
+        check_same_rate(rate_to, source.rate, ("the signal", f"the {what}"),
+                        f"resample one of them first, or pass --resample to resample the {what} to the signal's "
+                        "rate")
     notes.append(f"resampled the {what} from {source.rate:g} Hz to {rate_to:g} Hz")
     if what == "kernel":
         return ir_at_rate(source, rate_to, True)
@@ -136,22 +136,13 @@ def deconvolve_file(
     signal_path: str,
     kernel_path: str,
     output: str,
+    settings: DeconvolveSettings | None = None,
     *,
-    method: str = "wiener",
-    snr_db: float | None = None,
     noise_path: str | None = None,
-    reg: float | None = None,
-    band: tuple[float, float] | None = None,
-    iterations: int | None = None,
-    tolerance: float | None = None,
-    length: int | str | None = None,
-    resample_inputs: bool = False,
-    precision: int = 64,
-    input_format: str | None = None,
-    rate: float | None = None,
-    format: str | None = None,
-    subtype: str | None = None,
+    files: FileOptions | None = None,
+    context: ExecutionContext | int | None = None,
     progress: Callable[[int, int | None, float], None] | None = None,
+    **options,
 ) -> DeconvolveReport:
     """Deconvolve a signal file by a kernel file into ``output``.
 
@@ -162,21 +153,36 @@ def deconvolve_file(
         may be ``"-"`` for standard input.
     output : str
         Path, or ``"-"`` for standard output.
-    method, snr_db, reg, band, iterations, tolerance, length, precision
-        As for :func:`sigconv.deconvolve` (``length`` may be ``"2.5s"``).
+    settings : DeconvolveSettings, optional
+        How to deconvolve (default: :class:`~sigconv.deconvolution.settings.DeconvolveSettings`,
+        Wiener at 40 dB SNR on the ``auto`` backend); ``length`` may be a
+        duration such as ``"2.5s"``.
     noise_path : str, optional
-        ``wiener``: a noise-only recording at the signal's rate.
-    resample_inputs : bool
-        Resample the kernel and the noise sample to the signal's rate when
-        they differ (else that is an error).
-    input_format, rate, format, subtype
-        As for :func:`sigconv.read` and :func:`sigconv.write`.
+        ``wiener``: a noise-only recording at the signal's rate (sets
+        ``settings.noise``).
+    files : FileOptions, optional
+        Formats and rates of the files (``input_format``, ``rate``,
+        ``format``, ``subtype``), as for :func:`sigconv.read` and
+        :func:`sigconv.write`.
+    context : ExecutionContext or int, optional
+        Threads the job may use (an int is a thread count).
     progress : callable, optional
         ``progress(frames_done, frames_total_or_None, rate)`` (streamed methods).
+    **options
+        Fields of :class:`~sigconv.deconvolution.settings.DeconvolveSettings` or
+        :class:`~sigconv.io.options.FileOptions` by name (``method="exact"``,
+        ``backend="fft"``, ``subtype="PCM_24"``), over ``settings`` and ``files``.
 
     Returns
     -------
     DeconvolveReport
+
+    Raises
+    ------
+    UsageError
+        Bad settings, a keyword that names none, or two inputs from standard input.
+    BackendUnavailableError
+        The backend does not run deconvolve (or is unavailable); nothing is written.
 
     Notes
     -----
@@ -195,117 +201,152 @@ def deconvolve_file(
     >>> report.frames_out, np.round(sf.read(os.path.join(d, "x.wav"))[0], 12).tolist()
     (3, [1.0, 0.5, -0.25])
     """
-    started = time.perf_counter()
-    stdin_users = [name for name, path in (("SIGNAL", signal_path), ("KERNEL", kernel_path), ("--noise", noise_path))
-                   if path == "-"]
-    if len(stdin_users) > 1:
-        raise UsageError(f"{' and '.join(stdin_users)} cannot all be standard input; give all but one as files")
-    dtype = dtype_for_precision(precision)
-    report = DeconvolveReport(method=method)
-    reader = open_reader(signal_path, input_format, rate, dtype)
-    try:
-        settings = settings_for(method, snr_db=snr_db, noise=noise_path is not None, reg=reg, band=band,
-                                iterations=iterations, tolerance=tolerance, rate=reader.rate)
-        h = kernel_columns(_read_at(kernel_path, reader.rate, "kernel", resample_inputs, input_format, rate,
-                                    report.notes), reader.channels, per_channel=noise_path is not None)
-        report.kernel_taps = h.shape[0]
-        requested = parse_length(length, reader.rate)
-        if reader.frames is not None:
-            output_length(requested, reader.frames, h.shape[0])  # refuse an empty default before any work
-        inputs = [p for p in (signal_path, kernel_path, noise_path) if p]
-        if settings.streams:
-            _streamed(reader, h, settings, requested, output, noise_path, resample_inputs, dtype, input_format,
-                      rate, format, subtype, inputs, progress, report)
-        else:
-            _whole(reader, h, settings, requested, output, dtype, format, subtype, inputs, report)
-    finally:
-        reader.close()
-    report.seconds = time.perf_counter() - started
-    return report
+    settings, files = gather(options, settings or DeconvolveSettings(), files or FileOptions())
+    return DeconvolveJob(signal_path, kernel_path, output, settings, files, noise_path).run(context, progress)
 
 
-def _whole(reader, h, settings: Settings, requested, output, dtype, format, subtype, inputs, report) -> None:
-    y = read_all(reader)
-    report.frames_in = y.shape[0]
-    tolerance = settings.tolerance
-    if settings.method == "exact":
-        rms = float(np.sqrt(np.mean(np.square(y))))
-        step = _quantization_step(reader.subtype)
-        if step and rms > 0 and step / rms > tolerance:
-            report.notes.append(f"tolerance raised to {step / rms:.3g} for the {reader.subtype} input's rounding")
-            tolerance = step / rms
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SpectralNullWarning)
-        x = deconvolve(y, h, settings.method, iterations=settings.iterations, tolerance=tolerance,
-                       length=requested, rate=reader.rate, precision=8 * dtype.itemsize)
-    report.warnings.extend(str(w.message) for w in caught if issubclass(w.category, SpectralNullWarning))
-    with open_writer(output, reader.rate, x.shape[1], format=format, subtype=subtype, source_subtype=reader.subtype,
-                     protect=inputs, dtype=dtype) as writer:
-        writer.write(x)
-    report.frames_out = x.shape[0]
-    report.write = writer.report()
+@dataclass(frozen=True)
+class DeconvolveJob:
+    """One file deconvolution, ready to run here or to be shipped to a worker (it pickles).
 
-
-def _noise_psd(path, rate_to, segment_for, resample_inputs, input_format, rate, notes):
-    data = _read_at(path, rate_to, "noise sample", resample_inputs, input_format, rate, notes)
-    segment = segment_for(data.shape[0])
-    welch = Welch(segment, data.shape[1])
-    welch.add(data)
-    return welch, segment
-
-
-@contextlib.contextmanager
-def _replayable(reader, welch: Welch, dtype, input_format, rate):
-    """Feed every block of ``reader`` to ``welch``; yield a reader of the same signal from its start.
-
-    A file is opened again; standard input is copied to a temporary file
-    on the way (memory stays bounded).
+    Attributes
+    ----------
+    signal_path, kernel_path, output, noise_path : str
+        As for :func:`deconvolve_file`.
+    settings : DeconvolveSettings
+    files : FileOptions
     """
-    with contextlib.ExitStack() as stack:
-        if reader.name != "-":
-            for block in reader.blocks(READ_BLOCK):
-                welch.add(block)
-            again = open_reader(reader.name, input_format, rate, dtype)
-        else:
-            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".sigconv-"))
-            spool = os.path.join(scratch, "signal.wav")
-            with open_writer(spool, reader.rate, reader.channels, subtype="DOUBLE") as writer:
+
+    signal_path: str
+    kernel_path: str
+    output: str
+    settings: DeconvolveSettings = field(default_factory=DeconvolveSettings)
+    files: FileOptions = field(default_factory=FileOptions)
+    noise_path: str | None = None
+
+    @property
+    def _inputs(self) -> list[str]:
+        return [p for p in (self.signal_path, self.kernel_path, self.noise_path) if p]
+
+    def run(self, context: ExecutionContext | int | None = None,
+            progress: Callable[[int, int | None, float], None] | None = None) -> DeconvolveReport:
+        """Run the job with ``context``'s threads; returns its :class:`DeconvolveReport`."""
+        started = time.perf_counter()
+        stdin_users = [name for name, path in (("SIGNAL", self.signal_path), ("KERNEL", self.kernel_path),
+                                               ("--noise", self.noise_path)) if path == "-"]
+        if len(stdin_users) > 1:
+            raise UsageError(f"{' and '.join(stdin_users)} cannot all be standard input; give all but one as files")
+        if self.settings.noise and self.noise_path is None:
+            raise UsageError("noise=True needs the noise-only recording: give noise_path (--noise FILE)")
+        settings = dataclasses.replace(self.settings, noise=self.noise_path is not None)
+        dtype = settings.dtype
+        context = resolve_context(context)
+        report = DeconvolveReport(method=settings.method)
+        reader = open_reader(self.signal_path, self.files.input_format, self.files.rate, dtype)
+        try:
+            settings = settings.checked(reader.rate)
+            h = kernel_columns(_read_at(self.kernel_path, reader.rate, "kernel", settings.resample_inputs,
+                                        self.files, report.notes),
+                               reader.channels, per_channel=settings.noise)
+            report.kernel_taps = h.shape[0]
+            requested = parse_length(settings.length, reader.rate)
+            if reader.frames is not None:
+                output_length(requested, reader.frames, h.shape[0])  # refuse an empty default before any work
+            backend, ops = deconvolution_backend(settings.backend, reader.frames, h.shape[0], reader.channels,
+                                                 dtype, context)
+            if settings.streams:
+                self._streamed(reader, h, settings, requested, backend, ops, context, progress, report)
+            else:
+                self._whole(reader, h, dataclasses.replace(settings, length=requested, backend=backend.name),
+                            context, report)
+        finally:
+            reader.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _whole(self, reader, h, settings: DeconvolveSettings, context, report) -> None:
+        y = read_all(reader)
+        report.frames_in = y.shape[0]
+        tolerance = settings.tolerance
+        if settings.method == "exact":
+            rms = float(np.sqrt(np.mean(np.square(y))))
+            step = _quantization_step(reader.subtype)
+            if step and rms > 0 and step / rms > tolerance:
+                report.notes.append(
+                    f"tolerance raised to {step / rms:.3g} for the {reader.subtype} input's rounding")
+                tolerance = step / rms
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpectralNullWarning)
+            x = deconvolve(y, h, settings.method, iterations=settings.iterations, tolerance=tolerance,
+                           length=settings.length, rate=reader.rate, precision=settings.precision,
+                           backend=settings.backend, context=context)
+        report.warnings.extend(str(w.message) for w in caught if issubclass(w.category, SpectralNullWarning))
+        with open_writer(self.output, reader.rate, x.shape[1], format=self.files.format, subtype=self.files.subtype,
+                         source_subtype=reader.subtype, protect=self._inputs, dtype=settings.dtype) as writer:
+            writer.write(x)
+        report.frames_out = x.shape[0]
+        report.write = writer.report()
+
+    def _noise_welch(self, rate_to: float, resample_inputs: bool, ops, notes) -> tuple[Welch, int]:
+        data = _read_at(self.noise_path, rate_to, "noise sample", resample_inputs, self.files, notes)
+        segment = segment_length(data.shape[0])
+        welch = Welch(segment, data.shape[1], ops)
+        welch.add(data)
+        return welch, segment
+
+    @contextlib.contextmanager
+    def _replayable(self, reader, welch: Welch, dtype):
+        """Feed every block of ``reader`` to ``welch``; yield a reader of the same signal from its start.
+
+        A file is opened again; standard input is copied to a temporary file
+        on the way (memory stays bounded).
+        """
+        with contextlib.ExitStack() as stack:
+            if reader.name != "-":
                 for block in reader.blocks(READ_BLOCK):
                     welch.add(block)
-                    writer.write(block)
-            again = open_reader(spool, dtype=dtype)
-            again.name, again.subtype = "-", reader.subtype
-        stack.callback(again.close)
-        yield again
+                again = open_reader(reader.name, self.files.input_format, self.files.rate, dtype)
+            else:
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".sigconv-"))
+                spool = os.path.join(scratch, "signal.wav")
+                with open_writer(spool, reader.rate, reader.channels, subtype="DOUBLE") as writer:
+                    for block in reader.blocks(READ_BLOCK):
+                        welch.add(block)
+                        writer.write(block)
+                again = open_reader(spool, dtype=dtype)
+                again.name, again.subtype = "-", reader.subtype
+            stack.callback(again.close)
+            yield again
 
-
-def _streamed(reader, h, settings: Settings, requested, output, noise_path, resample_inputs, dtype, input_format,
-              rate, format, subtype, inputs, progress, report) -> None:
-    message = null_warning(h, reader.rate)
-    if message:
-        report.warnings.append(message)
-    with contextlib.ExitStack() as stack:
-        source, noise_psd, recording_psd, segment = reader, None, None, 0
-        if settings.noise:
-            noise_welch, segment = _noise_psd(noise_path, reader.rate, segment_length, resample_inputs,
-                                              input_format, rate, report.notes)
-            if noise_welch.channels not in (1, reader.channels):
-                raise IncompatibleSignalsError(
-                    f"the noise sample has {noise_welch.channels} channels and the signal {reader.channels}; "
-                    "give a mono noise sample or one with the signal's channels"
-                )
-            recording = Welch(segment, reader.channels)
-            source = stack.enter_context(_replayable(reader, recording, dtype, input_format, rate))
-            noise_psd, recording_psd = noise_welch.density(reader.rate), recording.density(reader.rate)
-        inverse = inverse_filter(h, settings, reader.rate, noise_psd, recording_psd, segment, span=reader.frames)
-        report.inverse_taps, report.delay, report.truncation_db = inverse.taps.shape[0], inverse.delay, \
-            inverse.truncation_db
-        message = truncation_warning(inverse, reader.rate, length_known=reader.frames is not None)
+    def _streamed(self, reader, h, settings: DeconvolveSettings, requested, backend, ops, context, progress,
+                  report) -> None:
+        dtype = settings.dtype
+        message = null_warning(h, reader.rate, ops)
         if message:
             report.warnings.append(message)
-        engine = inverse_engine(inverse, reader.channels, dtype, source.frames)
-        window = OffsetWindow(inverse.delay, requested, h.shape[0] - 1)
-        with open_writer(output, reader.rate, reader.channels, format=format, subtype=subtype,
-                         source_subtype=reader.subtype, protect=inputs, dtype=dtype) as writer:
-            stream_through(source, engine, window, writer, progress, report)
-        report.write = writer.report()
+        with contextlib.ExitStack() as stack:
+            source, noise_psd, recording_psd, segment = reader, None, None, 0
+            if settings.noise:
+                noise_welch, segment = self._noise_welch(reader.rate, settings.resample_inputs, ops, report.notes)
+                if noise_welch.channels not in (1, reader.channels):
+                    raise IncompatibleSignalsError(
+                        f"the noise sample has {noise_welch.channels} channels and the signal {reader.channels}; "
+                        "give a mono noise sample or one with the signal's channels"
+                    )
+                recording = Welch(segment, reader.channels, ops)
+                source = stack.enter_context(self._replayable(reader, recording, dtype))
+                noise_psd, recording_psd = noise_welch.density(reader.rate), recording.density(reader.rate)
+            inverse = inverse_filter(h, settings, reader.rate, noise_psd, recording_psd, segment,
+                                     span=reader.frames, ops=ops)
+            report.inverse_taps, report.delay = inverse.taps.shape[0], inverse.delay
+            report.truncation_db = inverse.truncation_db
+            message = truncation_warning(inverse, reader.rate, length_known=reader.frames is not None)
+            if message:
+                report.warnings.append(message)
+            engine = inverse_engine(inverse, reader.channels, dtype, source.frames, backend, context)
+            window = OffsetWindow(inverse.delay, requested, h.shape[0] - 1)
+            with open_writer(self.output, reader.rate, reader.channels, format=self.files.format,
+                             subtype=self.files.subtype, source_subtype=reader.subtype, protect=self._inputs,
+                             dtype=dtype) as writer:
+                stream_through(source, engine, window, writer, progress, report, io_threads=context.io_threads)
+            report.write = writer.report()

@@ -12,6 +12,12 @@ of ``N / 2`` samples (so its anti-causal half comes first), tapers its
 ends and returns an ``N``-tap FIR that the streaming convolution engine
 can run. ``N`` starts at four kernel lengths and doubles while the
 truncation still changes the result by more than :data:`TRUNCATION_LIMIT`.
+
+The formula itself is :func:`sigconv.compute.inverses.regularised_inverse`,
+which the sweep deconvolution of :mod:`sigconv.impulse.measure` uses too. Every array is
+allocated and transformed through the backend's
+:class:`~sigconv.compute.ops.ArrayOps`: the kernel enters with
+``to_device`` and only the finished taps leave with ``to_host``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..compute.inverses import regularised_inverse
 
 __all__ = [
     "NULL_DEPTH_DB",
@@ -51,10 +59,11 @@ _MIN_TAPS = 1 << 14
 _NARROW_BINS = 16
 _MAX_TAPS = 1 << 23
 
-#: ``regularisation(freqs, power, mean_power)``: λ per bin and channel for a
-#: grid of frequencies (cycles per sample), the kernel's power ``|H|^2`` on
-#: it and its mean power gain ``sum(h**2)`` per channel.
-Regularisation = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: ``regularisation(ops, freqs, power, mean_power)``: λ per bin and channel
+#: for a grid of frequencies (cycles per sample), the kernel's power
+#: ``|H|^2`` on it and its mean power gain ``sum(h**2)`` per channel, all
+#: arrays of ``ops.xp`` (and λ one too, or a number).
+Regularisation = Callable[..., object]
 
 
 @dataclass(frozen=True)
@@ -86,48 +95,45 @@ class InverseFilter:
         return 10 * np.log10(self.truncation) if self.truncation > 0 else -np.inf
 
 
-def _initial_size(m: int) -> int:
-    import scipy.fft
-
-    return scipy.fft.next_fast_len(max(4 * m, _MIN_TAPS), real=True)
+def _initial_size(ops, m: int) -> int:
+    return ops.next_fast_len(max(4 * m, _MIN_TAPS))
 
 
-def _inverse_spectrum(h, regularisation, n):
-    """``G = H* / (|H|^2 + λ)`` on an ``n``-point grid (in place where possible: these grids are long)."""
-    import scipy.fft
-
-    spectrum = scipy.fft.rfft(h, n, axis=0)
-    power = np.square(spectrum.real)
-    power += np.square(spectrum.imag)
-    mean_power = np.sum(np.square(h), axis=0)  # Parseval: the mean of |H|^2 over frequency
-    freqs = np.arange(spectrum.shape[0]) / n
-    lam = regularisation(freqs, power, mean_power)
-    denominator = np.maximum(power + lam, power + _LAMBDA_FLOOR * mean_power)
-    del power, lam
-    np.conjugate(spectrum, out=spectrum)
-    spectrum /= denominator
-    return spectrum
+def _inverse_spectrum(ops, h, regularisation, n):
+    """``G = H* / (|H|^2 + λ)`` of the device kernel ``h`` on an ``n``-point grid (in place: grids are long)."""
+    xp = ops.xp
+    spectrum = ops.rfft(h, n, axis=0)
+    power = xp.square(spectrum.real)
+    power += xp.square(spectrum.imag)
+    mean_power = xp.sum(xp.square(h), axis=0)  # Parseval: the mean of |H|^2 over frequency
+    freqs = xp.arange(spectrum.shape[0]) / n
+    lam = regularisation(ops, freqs, power, mean_power)
+    # the floor keeps G finite where H is 0 (power + max(λ, floor) is max(power + λ, power + floor) exactly)
+    return regularised_inverse(ops, spectrum, xp.maximum(lam, _LAMBDA_FLOOR * mean_power), power=power)
 
 
-def _fir(inverse: np.ndarray, n: int) -> np.ndarray:
+def _fir(ops, inverse, n: int):
     """The ``n``-tap FIR of an inverse spectrum: delayed by ``n / 2``, the outer eighths faded out."""
-    import scipy.fft
     from scipy.signal.windows import tukey
 
-    g = np.roll(scipy.fft.irfft(inverse, n, axis=0), n // 2, axis=0)
-    g *= tukey(n, 0.25, sym=False)[:, None]
+    g = ops.xp.roll(ops.irfft(inverse, n, axis=0), n // 2, axis=0)
+    window = tukey(n, 0.25, sym=False)
+    # the window is 1 between its tapers: only they move to the device and multiply
+    tapered = np.flatnonzero(window < 1.0)
+    rise = int(tapered[tapered < n // 2].max(initial=-1)) + 1
+    fall = int(tapered[tapered >= n // 2].min(initial=n))
+    g[:rise] *= ops.to_device(window[:rise, None])
+    g[fall:] *= ops.to_device(window[fall:, None])
     return g
 
 
-def _filtered(taps: np.ndarray, spectrum: np.ndarray, size: int, in_time: bool) -> np.ndarray:
-    import scipy.fft
-
-    out = scipy.fft.rfft(taps, size, axis=0)
+def _filtered(ops, taps, spectrum, size: int, in_time: bool):
+    out = ops.rfft(taps, size, axis=0)
     out *= spectrum
-    return scipy.fft.irfft(out, size, axis=0) if in_time else out
+    return ops.irfft(out, size, axis=0) if in_time else out
 
 
-def _truncation(short: np.ndarray, long: np.ndarray, h: np.ndarray, span: int | None) -> float:
+def _truncation(ops, short, long, h, span: int | None) -> float:
     """Error power of the FIR ``short`` against one twice as long, through the kernel, relative to the latter.
 
     With ``e = h ⊗ (short - long)`` (a linear convolution, no time
@@ -135,34 +141,34 @@ def _truncation(short: np.ndarray, long: np.ndarray, h: np.ndarray, span: int | 
     ``sum(w(t) e(t)²)`` per sample, where ``t`` is the lag from the
     modelling delay and ``w(t) = max(0, 1 - |t| / span)`` is the share of
     output samples that meet that lag (1 everywhere for an unknown length,
-    where the sums are taken over frequency instead: Parseval).
+    where the sums are taken over frequency instead: Parseval). All three
+    arrays are on the device.
     """
-    import scipy.fft
-
+    xp = ops.xp
     n = short.shape[0]
     difference = -long
     difference[n // 2 : n // 2 + n] += short  # modelling delays n / 2 and n line up
-    size = scipy.fft.next_fast_len(long.shape[0] + h.shape[0], real=True)
-    spectrum = scipy.fft.rfft(h, size, axis=0)
+    size = ops.next_fast_len(long.shape[0] + h.shape[0])
+    spectrum = ops.rfft(h, size, axis=0)
     in_time = span is not None and span < size
-    error = _filtered(difference, spectrum, size, in_time)
+    error = _filtered(ops, difference, spectrum, size, in_time)
     del difference
-    recovered = _filtered(long, spectrum, size, in_time)
+    recovered = _filtered(ops, long, spectrum, size, in_time)
     del spectrum
     if in_time:
-        weight = np.maximum(0.0, 1.0 - np.abs(np.arange(size) - n) / max(span, 1))
-        ratio = (weight @ np.square(error)) / np.maximum(weight @ np.square(recovered), 1e-300)
+        weight = xp.maximum(0.0, 1.0 - xp.abs(xp.arange(size) - n) / max(span, 1))
+        ratio = (weight @ xp.square(error)) / xp.maximum(weight @ xp.square(recovered), 1e-300)
     else:  # one-sided spectra: the bins between DC and Nyquist stand for two
-        bins = np.full(error.shape[0], 2.0)
+        bins = xp.full(error.shape[0], 2.0)
         bins[0] = 1.0
         if size % 2 == 0:
             bins[-1] = 1.0
-        ratio = (bins @ np.abs(error) ** 2) / np.maximum(bins @ np.abs(recovered) ** 2, 1e-300)
-    return float(np.max(ratio))
+        ratio = (bins @ xp.abs(error) ** 2) / xp.maximum(bins @ xp.abs(recovered) ** 2, 1e-300)
+    return float(xp.max(ratio))
 
 
 def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int | None = None,
-                   size: int | None = None, max_size: int | None = None) -> InverseFilter:
+                   size: int | None = None, max_size: int | None = None, ops=None) -> InverseFilter:
     """Design the FIR of :math:`G = H^* / (|H|^2 + λ)` for each column of ``h``.
 
     The length starts at four kernel lengths (at least 2^14 taps) and
@@ -177,12 +183,12 @@ def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int |
     h : numpy.ndarray
         ``(m, channels)`` kernel, float64.
     regularisation : callable
-        ``regularisation(freqs, power, mean_power) -> λ``: ``freqs`` are
-        the bin frequencies in cycles per sample, ``power`` is
+        ``regularisation(ops, freqs, power, mean_power) -> λ``: ``freqs``
+        are the bin frequencies in cycles per sample, ``power`` is
         ``(bins, channels)`` ``|H|^2``, ``mean_power`` is ``sum(h**2)`` per
-        channel (the mean of ``|H|^2`` over frequency); λ broadcasts
-        against ``power``. λ is floored at 1e-14 of the mean power, so
-        ``G`` is finite even where ``H`` is 0.
+        channel (the mean of ``|H|^2`` over frequency), all arrays of
+        ``ops.xp``; λ broadcasts against ``power``. λ is floored at 1e-14
+        of the mean power, so ``G`` is finite even where ``H`` is 0.
     span : int, optional
         The signal's length, where known: lags farther than that from the
         modelling delay never meet the signal in the frames kept, so
@@ -192,6 +198,9 @@ def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int |
     max_size : int, optional
         Longest filter tried: default 16 kernel lengths (at least 2^20),
         at most 2^23 taps.
+    ops : ArrayOps, optional
+        Where to compute (default: NumPy and scipy.fft on the host). The
+        taps come back on the host.
 
     Returns
     -------
@@ -201,22 +210,27 @@ def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int |
     --------
     A pure gain of 2 is undone by a gain of 1/2 at the modelling delay:
 
-    >>> inv = design_inverse(np.array([[2.0]]), lambda f, p, mean: 1e-12 * mean, size=64)
+    >>> inv = design_inverse(np.array([[2.0]]), lambda ops, f, p, mean: 1e-12 * mean, size=64)
     >>> inv.delay, round(float(inv.taps[inv.delay, 0]), 9), inv.truncation < 1e-20
     (32, 0.5, True)
     """
+    if ops is None:
+        from ..compute.ops import ArrayOps
+
+        ops = ArrayOps()
     m = h.shape[0]
-    n = size or _initial_size(m)
+    h = ops.to_device(h)
+    n = size or _initial_size(ops, m)
     limit = size or max_size or min(max(16 * m, 1 << 20), _MAX_TAPS)
-    fir = _fir(_inverse_spectrum(h, regularisation, n), n)
+    fir = _fir(ops, _inverse_spectrum(ops, h, regularisation, n), n)
     bound = None  # the truncation error of the filter half as long: a bound for this one
     while True:
         if bound is not None and 2 * n > limit:
-            return InverseFilter(fir, n // 2, bound)
-        longer = _fir(_inverse_spectrum(h, regularisation, 2 * n), 2 * n)
-        truncation = _truncation(fir, longer, h, span)
+            return InverseFilter(ops.to_host(fir), n // 2, bound)
+        longer = _fir(ops, _inverse_spectrum(ops, h, regularisation, 2 * n), 2 * n)
+        truncation = _truncation(ops, fir, longer, h, span)
         if truncation <= TRUNCATION_LIMIT or size is not None:
-            return InverseFilter(fir, n // 2, truncation)
+            return InverseFilter(ops.to_host(fir), n // 2, truncation)
         n, fir, bound = 2 * n, longer, truncation
 
 
@@ -231,39 +245,40 @@ def kirkeby_profile(reg: float, band: tuple[float, float] | None, rate: float) -
 
     Examples
     --------
+    >>> from sigconv.compute.ops import ArrayOps
     >>> lam = kirkeby_profile(1e-4, (100.0, 1000.0), 8000.0)
     >>> f = np.array([10.0, 500.0, 3000.0]) / 8000.0
-    >>> [round(float(v), 9) for v in lam(f, np.ones((3, 1)), np.ones(1)).ravel()]
+    >>> [round(float(v), 9) for v in lam(ArrayOps(), f, np.ones((3, 1)), np.ones(1)).ravel()]
     [1.0, 0.0001, 1.0]
     """
     outside = max(OUT_OF_BAND_REG, reg)
 
-    def regularisation(freqs: np.ndarray, power: np.ndarray, mean_power: np.ndarray) -> np.ndarray:
+    def regularisation(ops, freqs, power, mean_power):
         if band is None:
             return reg * mean_power
+        xp = ops.xp
         hz = freqs * rate
-        weight = np.ones_like(hz)  # 1 in band, 0 far outside
+        weight = xp.ones_like(hz)  # 1 in band, 0 far outside
         low, high = band
         width = 2.0 ** TRANSITION_OCTAVES
         if low > 0:
-            weight *= _rising(hz, low / width, low)
+            weight *= _rising(xp, hz, low / width, low)
         if high < rate / 2:
-            weight *= 1.0 - _rising(hz, high, high * width)
+            weight *= 1.0 - _rising(xp, hz, high, high * width)
         profile = outside + (reg - outside) * weight
         return profile[:, None] * mean_power
 
     return regularisation
 
 
-def _rising(hz: np.ndarray, start: float, stop: float) -> np.ndarray:
+def _rising(xp, hz, start: float, stop: float):
     """0 below ``start``, 1 above ``stop``, a raised cosine in log frequency between."""
-    with np.errstate(divide="ignore"):
-        position = (np.log2(np.maximum(hz, 1e-300)) - np.log2(start)) / (np.log2(stop) - np.log2(start))
-    position = np.clip(position, 0.0, 1.0)
-    return 0.5 - 0.5 * np.cos(np.pi * position)
+    position = (xp.log2(xp.maximum(hz, 1e-300)) - np.log2(start)) / (np.log2(stop) - np.log2(start))
+    position = xp.clip(position, 0.0, 1.0)
+    return 0.5 - 0.5 * xp.cos(np.pi * position)
 
 
-def spectral_nulls(h: np.ndarray, size: int | None = None) -> list[list[tuple[float, float]]]:
+def spectral_nulls(h: np.ndarray, size: int | None = None, ops=None) -> list[list[tuple[float, float]]]:
     """Frequency ranges where each kernel column is :data:`NULL_DEPTH_DB` below its peak.
 
     Parameters
@@ -272,6 +287,8 @@ def spectral_nulls(h: np.ndarray, size: int | None = None) -> list[list[tuple[fl
         ``(m, channels)`` kernel.
     size : int, optional
         Transform length (default: as :func:`design_inverse` starts).
+    ops : ArrayOps, optional
+        Where the transform runs (default: NumPy and scipy.fft).
 
     Returns
     -------
@@ -284,10 +301,12 @@ def spectral_nulls(h: np.ndarray, size: int | None = None) -> list[list[tuple[fl
     >>> spectral_nulls(np.array([[1.0], [-1.0]]), size=16)
     [[(0.0, 0.0)]]
     """
-    import scipy.fft
+    if ops is None:
+        from ..compute.ops import ArrayOps
 
-    n = size or _initial_size(h.shape[0])
-    magnitude = np.abs(scipy.fft.rfft(h, n, axis=0))
+        ops = ArrayOps()
+    n = size or _initial_size(ops, h.shape[0])
+    magnitude = ops.to_host(ops.xp.abs(ops.rfft(ops.to_device(h), n, axis=0)))
     ranges = []
     for column in magnitude.T:
         deep = column < column.max() * 10.0 ** (-NULL_DEPTH_DB / 20)

@@ -79,11 +79,14 @@ def _root_split(y: np.ndarray, h: np.ndarray, n: int) -> np.ndarray | None:
     return x if np.isfinite(x).all() else None
 
 
-def divide(y: np.ndarray, h: np.ndarray, n: int) -> Division:
-    """The length-``n`` least-squares quotient of ``y`` by ``h`` (1-D float64 arrays).
+def divide(y: np.ndarray, h: np.ndarray, n: int, ops=None) -> Division:
+    """The length-``n`` least-squares quotient of ``y`` by ``h`` (1-D float64 host arrays).
 
     ``y`` is taken as zero beyond its end, as the full product of an
-    ``n``-sample ``x`` with ``h`` is ``n + len(h) - 1`` samples long.
+    ``n``-sample ``x`` with ``h`` is ``n + len(h) - 1`` samples long. The
+    FFT products run through ``ops`` (default: NumPy and scipy.fft); LSQR
+    itself (scipy's) iterates on the host, so each product's vector
+    crosses with ``to_device`` and ``to_host`` (no copy on the host).
 
     Examples
     --------
@@ -91,43 +94,53 @@ def divide(y: np.ndarray, h: np.ndarray, n: int) -> Division:
     >>> np.round(d.quotient, 12).tolist(), d.remainder < 1e-14
     ([1.0, 2.0, 3.0], True)
     """
-    import scipy.fft
     from scipy.sparse.linalg import LinearOperator, lsqr
 
+    if ops is None:
+        from ..compute.ops import ArrayOps
+
+        ops = ArrayOps()
+    xp = ops.xp
     m = h.shape[0]
     rows = max(y.shape[0], n + m - 1)
-    size = scipy.fft.next_fast_len(rows, real=True)
-    spectrum = scipy.fft.rfft(h, size)
-    power = np.square(spectrum.real) + np.square(spectrum.imag)
-    weights = 1.0 / np.sqrt(power + _PRECONDITIONER_EPS * power.max())
-    target = np.zeros(rows)
-    target[: y.shape[0]] = y
+    size = ops.next_fast_len(rows)
+    spectrum = ops.rfft(ops.to_device(h), size)
+    conjugate = xp.conj(spectrum)
+    power = xp.square(spectrum.real) + xp.square(spectrum.imag)
+    weights = 1.0 / xp.sqrt(power + _PRECONDITIONER_EPS * xp.max(power))
+    target = ops.zeros(rows)
+    target[: y.shape[0]] = ops.to_device(y)
 
     def convolve(x):
-        return scipy.fft.irfft(spectrum * scipy.fft.rfft(x, size), size)[:rows]
+        return ops.irfft(spectrum * ops.rfft(x, size), size)[:rows]
 
     def correlate(r):
-        return scipy.fft.irfft(np.conj(spectrum) * scipy.fft.rfft(r, size), size)[:n]
+        return ops.irfft(conjugate * ops.rfft(r, size), size)[:n]
 
     def precondition(z):
-        return scipy.fft.irfft(weights * scipy.fft.rfft(z, size), size)[:n]
+        return ops.irfft(weights * ops.rfft(z, size), size)[:n]
 
-    system = LinearOperator((rows, n), matvec=lambda z: convolve(precondition(z)),
-                            rmatvec=lambda r: precondition(correlate(r)), dtype=np.float64)
-    x = _root_split(y, h, n) if m <= ROOT_SPLIT_TAPS else None
-    x = np.zeros(n) if x is None else x
-    norm = float(np.linalg.norm(target))
+    def norm_of(v) -> float:
+        return float(xp.sqrt(xp.sum(xp.square(v))))
+
+    system = LinearOperator(
+        (rows, n), dtype=np.float64,
+        matvec=lambda z: ops.to_host(convolve(precondition(ops.to_device(np.ravel(z))))),
+        rmatvec=lambda r: ops.to_host(precondition(correlate(ops.to_device(np.ravel(r))))))
+    start = _root_split(y, h, n) if m <= ROOT_SPLIT_TAPS else None
+    x = ops.zeros(n) if start is None else ops.to_device(start)
+    norm = norm_of(target)
     if norm == 0:
         return Division(np.zeros(n), 0.0, 0)
     iterations = 0
-    remainder = float(np.linalg.norm(target - convolve(x))) / norm
+    remainder = norm_of(target - convolve(x)) / norm
     for _ in range(_ROUNDS):
         if remainder <= 1e-14:
             break
-        result = lsqr(system, target - convolve(x), atol=1e-15, btol=1e-15, iter_lim=_ITERATIONS)
-        candidate = x + precondition(result[0])
+        result = lsqr(system, ops.to_host(target - convolve(x)), atol=1e-15, btol=1e-15, iter_lim=_ITERATIONS)
+        candidate = x + precondition(ops.to_device(result[0]))
         iterations += int(result[2])
-        better = float(np.linalg.norm(target - convolve(candidate))) / norm
+        better = norm_of(target - convolve(candidate)) / norm
         if not better < remainder:
             break
         x, remainder = candidate, better
@@ -136,7 +149,7 @@ def divide(y: np.ndarray, h: np.ndarray, n: int) -> Division:
     # that noise of a given level reads the same whatever the lengths
     freedom = rows - n
     per_sample = remainder * np.sqrt(rows / freedom) if freedom > 0 else 0.0
-    return Division(x, float(per_sample), iterations)
+    return Division(ops.to_host(x), float(per_sample), iterations)
 
 
 def check_remainder(remainders: list[float], tolerance: float) -> None:

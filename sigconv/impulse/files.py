@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from ..errors import IncompatibleSignalsError, OutputError
+from ..backends.registry import AUTO
+from ..errors import OutputError
 from ..io import WriteReport, read, write
 from ..io.formats import output_format
-from ..signal import Signal
+from ..signal import Signal, check_same_rate
 from .info import ImpulseInfo, impulse_info
 from .measure import DEFAULT_MAX_ORDER, DEFAULT_PREDELAY, IRMeasurement, measure_ir
 from .sweep import exponential_sweep, inverse_sweep
@@ -52,6 +53,7 @@ def measure_ir_file(recording: str, sweep: str, destination: str, *, harmonics_d
                  length: float | None = None, trim_start: bool = True, keep_predelay: float = DEFAULT_PREDELAY,
                  trim_end: bool = True, max_order: int = DEFAULT_MAX_ORDER, format: str | None = None,
                  subtype: str | None = None, input_format: str | None = None, rate: float | None = None,
+                 backend: str = AUTO, context=None,
                  progress: Callable[[int, int, str], None] | None = None) -> tuple[IRMeasurement, WriteReport]:
     """:func:`sigconv.measure_ir` on files: the IR to `destination`, harmonic responses into `harmonics_dir`.
 
@@ -59,22 +61,24 @@ def measure_ir_file(recording: str, sweep: str, destination: str, *, harmonics_d
     ``harmonic-3.wav``... (the extension of `destination`, or ``.wav``)
     into `harmonics_dir`, which is created if it does not exist.
     `recording` may be ``"-"`` (standard input) and `destination` ``"-"``
-    (standard output). Neither input is ever overwritten.
+    (standard output). Neither input is ever overwritten. `backend` and
+    `context` (an :class:`~sigconv.compute.context.ExecutionContext` or a
+    thread count) are :func:`sigconv.measure_ir`'s.
 
     Raises
     ------
     IncompatibleSignalsError
         The recording and the sweep have different sample rates.
+    BackendUnavailableError
+        `backend` does not run measure (or is unavailable); nothing is written.
     """
     signal = read(recording, format=input_format, rate=rate)
     played = read(sweep, format=input_format, rate=rate)
-    if signal.rate != played.rate:
-        raise IncompatibleSignalsError(
-            f"the recording is at {signal.rate:g} Hz and the sweep at {played.rate:g} Hz; record at the sweep's rate "
-            "or make the sweep at the recording's rate (sigconv impulse sweep --rate)"
-        )
+    check_same_rate(signal.rate, played.rate, ("the recording", "the sweep"), "record at the sweep's rate or make "
+                    "the sweep at the recording's rate (sigconv impulse sweep --rate)")
     result = measure_ir(signal.data, played.data, signal.rate, length=length, trim_start=trim_start,
-                        keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, progress=progress)
+                        keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, backend=backend,
+                        context=context, progress=progress)
     protect = [recording, sweep]
     fmt = output_format(destination, format)
     report = write(destination, Signal(result.ir, signal.rate), format=fmt, subtype=subtype, protect=protect)

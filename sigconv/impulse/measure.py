@@ -1,9 +1,12 @@
 """Recover impulse responses from recordings of an exponential sine sweep (Farina's method).
 
-The recording is convolved (with :func:`sigconv.convolve`) with a regularised
-inverse of the sweep that was played: in the sweep's band the product of the
-two spectra is exactly one, outside it a raised-cosine taper keeps noise
-from being amplified where the sweep put no energy. Any sweep file works, not
+The recording is convolved with a regularised inverse of the sweep that
+was played (:func:`sigconv.compute.inverses.regularised_inverse`): in
+the sweep's band the product of the two spectra is exactly one, outside it
+a raised-cosine taper keeps noise from being amplified where the sweep put
+no energy. The backend chosen for the ``measure`` operation designs the
+inverse with its :class:`~sigconv.compute.ops.ArrayOps` and convolves the
+recording with it. Any sweep file works, not
 only sigconv's own: its start and stop frequencies and its rate of rise
 ``L`` are read from the file (instantaneous frequency of the analytic
 signal, fitted as :math:`\\ln f(t) = \\ln f_0 + t / L`).
@@ -24,10 +27,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..convolution.arrays import convolve
+from ..backends.base import Workload
+from ..backends.planner import choose_backend
+from ..backends.registry import AUTO
+from ..compute.context import ExecutionContext, resolve_context
 from ..compute.frames import zero_padded_slice
+from ..compute.inverses import regularised_inverse
+from ..compute.onsets import ir_onset
 from ..errors import InvalidSignalError, UsageError
-from ..convolution.mixing import ir_onset
 from ..validation import as_frames
 from .acoustics import lundeby
 
@@ -105,8 +112,32 @@ class IRMeasurement:
     notes: list = field(default_factory=list)
 
 
-def estimate_sweep(x: np.ndarray, rate: float) -> SweepEstimate:
+def _default_ops(ops):
+    if ops is None:
+        from ..compute.ops import ArrayOps
+
+        return ArrayOps()
+    return ops
+
+
+def _analytic(ops, x: np.ndarray) -> np.ndarray:
+    """The analytic signal ``x + i H{x}`` of the host signal ``x`` (as ``scipy.signal.hilbert``), on the host.
+
+    The Hilbert transform turns each positive frequency by -90°; DC and
+    Nyquist have none.
+    """
+    spectrum = ops.rfft(ops.to_device(x))
+    spectrum *= -1j
+    spectrum[0] = 0
+    if x.size % 2 == 0:
+        spectrum[-1] = 0
+    return x + 1j * ops.to_host(ops.irfft(spectrum, x.size))
+
+
+def estimate_sweep(x: np.ndarray, rate: float, ops=None) -> SweepEstimate:
     """Read the band and the rate of rise of an exponential sine sweep from its samples.
+
+    ``ops`` computes the transforms (default: NumPy and scipy.fft).
 
     Raises
     ------
@@ -121,8 +152,6 @@ def estimate_sweep(x: np.ndarray, rate: float) -> SweepEstimate:
     >>> round(est.f0), round(est.f1, -1), round(est.sweep_rate, 3), est.stop <= 16000
     (50, 2000.0, 0.542, True)
     """
-    from scipy.signal import hilbert
-
     x = np.asarray(x, dtype=np.float64)
     peak = np.max(np.abs(x))
     if peak == 0:
@@ -131,7 +160,7 @@ def estimate_sweep(x: np.ndarray, rate: float) -> SweepEstimate:
     start, stop = int(active[0]), int(active[-1]) + 1
     if stop - start < 16:
         raise InvalidSignalError(f"the sweep has only {stop - start} samples of signal; it needs far more")
-    z = hilbert(x[start:stop])
+    z = _analytic(_default_ops(ops), x[start:stop])
     strong = np.abs(z[1:]) > 0.5 * np.max(np.abs(z))
     frequency = np.angle(z[1:] * np.conj(z[:-1])) * rate / (2 * np.pi)
     keep = strong & (frequency > 0)
@@ -152,25 +181,36 @@ def estimate_sweep(x: np.ndarray, rate: float) -> SweepEstimate:
     return SweepEstimate(start, stop, f0, f1, float(1 / slope))
 
 
-def _band_window(freqs: np.ndarray, f0: float, f1: float) -> np.ndarray:
+def _band_window(xp, freqs, f0: float, f1: float):
     """1 inside ``[f0, f1]`` less raised-cosine tapers (log-frequency) just inside the edges, 0 outside."""
-    w = np.zeros(freqs.size)
-    with np.errstate(divide="ignore"):
-        octaves_up = np.log2(freqs / f0)
-        octaves_down = np.log2(f1 / freqs)
+    positive = xp.maximum(freqs, 1e-300)  # 0 Hz lies outside any band; its logarithm is not needed
+    octaves_up = xp.log2(positive / f0)
+    octaves_down = xp.log2(f1 / positive)
     inside = (octaves_up >= 0) & (octaves_down >= 0)
-    rise = np.clip(octaves_up / _TAPER_LOW, 0, 1)
-    fall = np.clip(octaves_down / _TAPER_HIGH, 0, 1)
-    w[inside] = (0.5 - 0.5 * np.cos(np.pi * rise[inside])) * (0.5 - 0.5 * np.cos(np.pi * fall[inside]))
-    return w
+    rise = xp.clip(octaves_up / _TAPER_LOW, 0, 1)
+    fall = xp.clip(octaves_down / _TAPER_HIGH, 0, 1)
+    return xp.where(inside, (0.5 - 0.5 * xp.cos(np.pi * rise)) * (0.5 - 0.5 * xp.cos(np.pi * fall)), 0.0)
 
 
-def inverse_filter(x: np.ndarray, rate: float, sweep: SweepEstimate) -> tuple[np.ndarray, int]:
+def _inverse_fir(ops, x, rate: float, sweep: SweepEstimate):
+    """The inverse FIR of :func:`inverse_filter` for the device sweep ``x``, on the device."""
+    xp = ops.xp
+    n = ops.next_fast_len(2 * x.shape[0])
+    spectrum = ops.rfft(x, n)
+    power = xp.square(spectrum.real)
+    power += xp.square(spectrum.imag)
+    g = regularised_inverse(ops, spectrum, _EPSILON * xp.max(power), power=power)
+    g *= _band_window(xp, xp.arange(g.shape[0]) * (rate / n), sweep.f0, sweep.f1)
+    return xp.roll(ops.irfft(g, n), x.shape[0])
+
+
+def inverse_filter(x: np.ndarray, rate: float, sweep: SweepEstimate, ops=None) -> tuple[np.ndarray, int]:
     """A causal FIR that turns the sweep ``x`` into a band-limited impulse, and its modelling delay.
 
     ``G(f) = W(f) X*(f) / (|X(f)|² + ε)``, with ``W`` the band window and
     ``ε`` 60 dB below the sweep's largest spectral power, shifted by
-    ``len(x)`` frames to make it causal.
+    ``len(x)`` frames to make it causal. ``ops`` computes it (default:
+    NumPy and scipy.fft); the FIR comes back on the host.
 
     Returns
     -------
@@ -189,14 +229,9 @@ def inverse_filter(x: np.ndarray, rate: float, sweep: SweepEstimate) -> tuple[np
     >>> int(np.argmax(y)) == delay, [round(float(gain[f]), 4) for f in (100, 1000, 2500)], float(gain[3500])
     (True, [1.0, 1.0, 1.0], 0.0)
     """
-    from scipy.fft import irfft, next_fast_len, rfft, rfftfreq
-
-    n = next_fast_len(2 * x.size, real=True)
-    spectrum = rfft(x, n)
-    power = np.abs(spectrum) ** 2
-    window = _band_window(rfftfreq(n, 1 / rate), sweep.f0, sweep.f1)
-    g = irfft(window * np.conj(spectrum) / (power + _EPSILON * power.max()), n)
-    return np.roll(g, x.size), x.size
+    ops = _default_ops(ops)
+    x = np.asarray(x, dtype=np.float64)
+    return ops.to_host(_inverse_fir(ops, ops.to_device(x), rate, sweep)), x.size
 
 
 def _check_inputs(recording: np.ndarray, sweep: np.ndarray, est: SweepEstimate, rate: float) -> None:
@@ -209,7 +244,8 @@ def _check_inputs(recording: np.ndarray, sweep: np.ndarray, est: SweepEstimate, 
 
 def measure_ir(recording, sweep, rate: float, *, length: float | None = None, trim_start: bool = True,
                keep_predelay: float = DEFAULT_PREDELAY, trim_end: bool = True,
-               max_order: int = DEFAULT_MAX_ORDER,
+               max_order: int = DEFAULT_MAX_ORDER, backend: str = AUTO,
+               context: ExecutionContext | int | None = None,
                progress: Callable[[int, int, str], None] | None = None) -> IRMeasurement:
     """Impulse response(s) of a system from a recording of a sine sweep played through it.
 
@@ -239,6 +275,12 @@ def measure_ir(recording, sweep, rate: float, *, length: float | None = None, tr
     max_order : int, optional
         Highest harmonic order whose response is separated (default 5;
         1 for none).
+    backend : str, optional
+        Compute backend (see ``sigconv backends``); ``"auto"`` (default)
+        picks the fastest of those that run measure. It designs the
+        sweep's inverse and convolves the recording with it.
+    context : ExecutionContext or int, optional
+        Threads the job may use (an int is a thread count).
     progress : callable, optional
         Called as ``progress(step, steps, description)``.
 
@@ -254,6 +296,8 @@ def measure_ir(recording, sweep, rate: float, *, length: float | None = None, tr
         than the sweep.
     UsageError
         A negative `length` or `keep_predelay`, a `max_order` below 1.
+    BackendUnavailableError
+        `backend` is unknown, unavailable, or does not run measure.
 
     Examples
     --------
@@ -283,17 +327,22 @@ def measure_ir(recording, sweep, rate: float, *, length: float | None = None, tr
     else:
         notes_sweep = []
     x = x[:, 0]
+    context = resolve_context(context)
+    workload = Workload("measure", y_rec.shape[0], x.shape[0], y_rec.shape[1], y_rec.shape[1], y_rec.shape[1])
+    chosen, _ = choose_backend(backend, workload, context)
+    ops = chosen.ops(context)
     step(0, 3, "reading the sweep")
-    est = estimate_sweep(x, rate)
+    est = estimate_sweep(x, rate, ops)
     _check_inputs(y_rec, x, est, rate)
     notes = list(notes_sweep)
-    fir, delay = inverse_filter(x, rate, est)
+    fir, delay = inverse_filter(x, rate, est, ops)
     step(1, 3, "deconvolving")
     available = y_rec.shape[0] - est.stop  # frames recorded after the sweep ended
     if available < 0.05 * rate:
         notes.append(f"only {available / rate:.3f} s were recorded after the sweep ended, so the IR is at most that "
                      "long; record the sweep's trailing silence too")
-    y = convolve(y_rec, fir)[: delay + max(available, 1)]
+    # the backend's own convolution: host arrays in and out, its ops inside
+    y = chosen.convolve(y_rec, fir, context=context)[: delay + max(available, 1)]
     step(2, 3, "trimming")
     linear = y[delay:]
     onset = ir_onset(linear)
