@@ -2,6 +2,7 @@
 (:mod:`.files`) and the reverb mix around them (:mod:`.mixing`)."""
 
 from .arrays import channel_routing, convolve, convolve_signal
-from .files import ConvolveReport, convolve_file
+from .files import ConvolveJob, ConvolveReport, ConvolveSettings, convolve_file
 
-__all__ = ["ConvolveReport", "channel_routing", "convolve", "convolve_file", "convolve_signal"]
+__all__ = ["ConvolveJob", "ConvolveReport", "ConvolveSettings", "channel_routing", "convolve", "convolve_file",
+           "convolve_signal"]
