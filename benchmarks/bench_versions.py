@@ -76,7 +76,7 @@ def jobs(files: dict[str, Path], out: Path) -> dict[str, list[str]]:
     py = [sys.executable, "-m", "sigconv"]
     return {
         "convolve reverb": [*py, "convolve", str(files["x"]), str(files["ir"]), "-o", str(out / "reverb.wav")],
-        "convolve fir": [*py, "convolve", str(files["x"]), str(files["fir"]), "-o", str(out / "fir.wav")],
+        "convolve fir": [*py, "convolve", str(files["x"]), str(files["fir"]), "-o", str(out / "fir-out.wav")],
         "correlate": [*py, "correlate", str(files["a"]), str(files["b"]), "--json"],
         "correlate window": [*py, "correlate", str(files["a"]), str(files["b"]), "--max-lag", "2", "--json"],
         "deconvolve": [*py, "deconvolve", str(files["short"]), str(files["ir"]), "--snr", "60", "-o",

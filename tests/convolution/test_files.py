@@ -14,7 +14,7 @@ import soundfile as sf
 from sigconv.errors import IncompatibleSignalsError, InvalidSignalError, UsageError
 from sigconv.convolution.files import READ_BLOCK, convolve_file
 
-from .conftest import read_float, run_sigconv
+from ..conftest import read_float, run_sigconv
 
 
 def conv(x, h):

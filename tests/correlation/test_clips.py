@@ -22,7 +22,7 @@ from sigconv import (
 from sigconv.compute.frames import array_blocks
 from sigconv.testing import StrictBackend
 
-from .conftest import REPO
+from ..conftest import REPO
 
 RATE = 8000
 

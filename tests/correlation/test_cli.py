@@ -18,7 +18,7 @@ from sigconv.correlation.files import CorrelateJob, CorrelateSettings, DriftSett
 from sigconv.io.options import FileOptions
 from sigconv.testing import StrictBackend
 
-from .conftest import read_float, run_sigconv
+from ..conftest import read_float, run_sigconv
 
 RATE = 48000
 

@@ -13,7 +13,7 @@ import scipy.signal
 import sigconv
 from sigconv.impulse.bands import OCTAVE_BANDS
 
-from .conftest import REPO, SAMPLES, run_sigconv
+from ..conftest import REPO, SAMPLES, run_sigconv
 
 RATE = 32000
 BAND_RT60 = (1.6, 1.4, 1.2, 1.0, 0.8, 0.65, 0.5)  # 125 Hz ... 8 kHz

@@ -14,7 +14,7 @@ import soundfile as sf
 
 import sigconv
 
-from .conftest import SAMPLES, read_float, run_sigconv
+from ..conftest import SAMPLES, read_float, run_sigconv
 
 RATE = 8000
 

@@ -16,7 +16,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from .conftest import run_sigconv
+from ..conftest import run_sigconv
 
 PLUGIN = '''
 import numpy as np

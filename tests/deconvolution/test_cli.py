@@ -15,7 +15,7 @@ from sigconv.deconvolution.files import OffsetWindow, deconvolve_file
 from sigconv.errors import IncompatibleSignalsError
 from sigconv.convolution.files import READ_BLOCK
 
-from .conftest import read_float, run_sigconv
+from ..conftest import read_float, run_sigconv
 
 
 def snr_db(estimate, truth):

@@ -16,7 +16,7 @@ import soundfile as sf
 
 from sigconv import __version__, read
 
-from .conftest import REPO, read_float, run_sigconv
+from ..conftest import REPO, read_float, run_sigconv
 
 COMMANDS = ["convolve", "backends", "tune", "correlate"]
 
