@@ -72,3 +72,30 @@ def run_sigconv(*args, input=None, cwd=None, env=None):
 def read_float(path):
     data, rate = sf.read(path, dtype="float64", always_2d=True)
     return data, rate
+
+
+@pytest.fixture
+def strict():
+    """The name of the ``strict`` backend, registered: the ``fft`` backend on NumPy arrays behind CuPy's
+    rules (:mod:`sigconv.testing`), so that a missing host transfer raises."""
+    from sigconv import register_backend
+    from sigconv.testing import StrictBackend
+
+    register_backend("strict", StrictBackend, clobber=True)
+    return "strict"
+
+
+@pytest.fixture
+def strict_transforms(strict, monkeypatch):
+    """How many transforms the strict backend's ops ran (``["rfft"]``): proof that it computed."""
+    from sigconv.testing import StrictOps
+
+    calls = {"rfft": 0}
+    original = StrictOps.rfft
+
+    def counted(self, *args, **kwargs):
+        calls["rfft"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StrictOps, "rfft", counted)
+    return calls

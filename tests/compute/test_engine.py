@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
 import scipy.signal
-import soundfile as sf
 from hypothesis import given
 from hypothesis import strategies as st
 

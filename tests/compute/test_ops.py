@@ -15,7 +15,7 @@ from sigconv.backends import Workload, choose_backend
 from sigconv.compute.context import ExecutionContext, default_threads
 from sigconv.compute.ops import ArrayOps
 from sigconv.errors import BackendUnavailableError, UsageError
-from sigconv.testing import StrictArray, StrictBackend, StrictOps
+from sigconv.testing import StrictArray, StrictOps
 
 OPS = [ArrayOps(1), ArrayOps(2), StrictOps(1)]
 try:
@@ -25,11 +25,6 @@ try:
 except ImportError:  # pragma: no cover - pyFFTW is in the test extra
     pass
 
-
-@pytest.fixture
-def strict_backend():
-    sigconv.register_backend("strict", StrictBackend, clobber=True)
-    yield "strict"
 
 
 @pytest.mark.parametrize("ops", OPS, ids=lambda o: f"{o.name}-{o.threads}")
@@ -77,38 +72,38 @@ def test_strict_arrays_refuse_every_implicit_crossing():
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 @pytest.mark.parametrize("shapes", [((3000,), (200,)), ((5000, 2), (700, 2)), ((4000, 1), (300, 2)),
                                     ((2000, 2), (64, 1))])
-def test_convolve_through_the_strict_backend_matches_scipy(strict_backend, mode, shapes, rng):
+def test_convolve_through_the_strict_matches_scipy(strict, mode, shapes, rng):
     x, h = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
     for context in (ExecutionContext(threads=1), ExecutionContext(threads=2)):
-        y = sigconv.convolve(x, h, mode, backend=strict_backend, context=context)
+        y = sigconv.convolve(x, h, mode, backend=strict, context=context)
         assert type(y) is np.ndarray
         expected = sigconv.convolve(x, h, mode, backend="direct")
         np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * np.max(np.abs(expected)))
 
 
-def test_streamed_file_convolution_through_the_strict_backend(strict_backend, tmp_path, rng):
+def test_streamed_file_convolution_through_the_strict(strict, tmp_path, rng):
     """Long enough for channel lanes and the I/O threads: every host transfer on the file path is explicit."""
     x = rng.standard_normal((200_000, 2)) * 0.1
     h = rng.standard_normal((40_000, 2)) * np.exp(-np.arange(40_000) / 8000)[:, None]
     sf.write(tmp_path / "x.wav", x, 48000, subtype="DOUBLE")
     sf.write(tmp_path / "h.wav", h, 48000, subtype="DOUBLE")
     report = sigconv.convolve_file(tmp_path / "x.wav", tmp_path / "h.wav", str(tmp_path / "y.wav"),
-                                   backend=strict_backend, subtype="DOUBLE", context=2)
+                                   backend=strict, subtype="DOUBLE", context=2)
     assert "parallel lanes" in report.detail and report.method == "strict"
     y, _ = sf.read(tmp_path / "y.wav")
     expected = np.stack([scipy.signal.oaconvolve(x[:, c], h[:, c]) for c in range(2)], axis=1)
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * np.max(np.abs(expected)))
 
 
-def test_the_strict_stand_in_catches_a_missing_host_transfer(strict_backend, rng):
+def test_the_strict_stand_in_catches_a_missing_host_transfer(strict, rng):
     """The reason the stand-in exists: code that hands a device array to NumPy fails in CI, not on a GPU."""
-    ops = sigconv.get_backend(strict_backend).ops()
+    ops = sigconv.get_backend(strict).ops()
     spectrum = ops.rfft(ops.to_device(rng.standard_normal(64)))
     with pytest.raises(TypeError, match="Implicit conversion"):
         np.abs(spectrum).astype(np.float64).tolist() + list(np.asarray(spectrum))
 
 
-def test_auto_decides_among_every_backend_that_runs_the_operation(strict_backend):
+def test_auto_decides_among_every_backend_that_runs_the_operation(strict):
     assert choose_backend("auto", Workload("convolve", 10**6, 3))[0].name == "direct"
     assert choose_backend("auto", Workload("convolve", 10**6, 10**4))[0].name == "fft"
     for operation in ("correlate", "deconvolve", "measure"):

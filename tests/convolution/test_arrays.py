@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import sigconv
 from sigconv import Signal, channel_routing, convolve, convolve_signal
 from sigconv.errors import IncompatibleSignalsError, InvalidSignalError, UsageError
 from sigconv.compute.modes import mode_slice

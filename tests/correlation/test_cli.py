@@ -13,10 +13,8 @@ import scipy.signal
 import soundfile as sf
 
 from sigconv import UsageError, correlate, correlate_files, drift_files, estimate_drift, locate, locate_file
-from sigconv import register_backend
 from sigconv.correlation.files import CorrelateJob, CorrelateSettings, DriftSettings, LocateSettings
 from sigconv.io.options import FileOptions
-from sigconv.testing import StrictBackend
 
 from ..conftest import read_float, run_sigconv
 
@@ -235,12 +233,6 @@ def test_locate_reads_the_recording_from_a_pipe(write_audio, rng, tmp_path):
 
 # --- backends ---------------------------------------------------------------------------------------------------
 
-
-@pytest.fixture
-def strict():
-    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
-    register_backend("strict", StrictBackend, clobber=True)
-    return "strict"
 
 
 @pytest.mark.parametrize("options", [{}, {"max_lag": 0.02}, {"max_lag": 0.002, "block": 5000},

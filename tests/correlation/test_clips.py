@@ -17,10 +17,8 @@ from sigconv import (
     NoCorrelationPeakError,
     UsageError,
     locate,
-    register_backend,
 )
 from sigconv.compute.frames import array_blocks
-from sigconv.testing import StrictBackend
 
 from ..conftest import REPO
 
@@ -96,12 +94,6 @@ def test_refusals(rng):
     with pytest.raises(UsageError, match="--threshold"):
         locate(rng.standard_normal(100), x, threshold=2.0)
 
-
-@pytest.fixture
-def strict():
-    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
-    register_backend("strict", StrictBackend, clobber=True)
-    return "strict"
 
 
 @pytest.mark.parametrize("block", [None, 3000])

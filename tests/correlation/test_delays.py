@@ -20,11 +20,9 @@ from sigconv import (
     NoReliableDelayError,
     UsageError,
     correlate,
-    register_backend,
 )
 from sigconv.correlation.delays import lag_window
 from sigconv.correlation.peaks import bandlimited_peak, bandlimited_value, parabolic_offset, peak_confidence
-from sigconv.testing import StrictBackend
 
 
 def oracle(a, b):
@@ -340,12 +338,6 @@ def test_long_transforms_in_place_give_the_same_results(monkeypatch, rng, in_pla
 
 # --- backends -----------------------------------------------------------------------------------------------------
 
-
-@pytest.fixture
-def strict():
-    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
-    register_backend("strict", StrictBackend, clobber=True)
-    return "strict"
 
 
 def assert_same_correlation(result, reference):

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from sigconv import BackendUnavailableError, NoReliableDelayError, UsageError, estimate_drift, register_backend
-from sigconv.testing import StrictBackend
+from sigconv import BackendUnavailableError, NoReliableDelayError, UsageError, estimate_drift
 
 RATE = 8000
 
@@ -60,12 +59,6 @@ def test_errors(rng):
     with pytest.raises(NoReliableDelayError, match="windows"):
         estimate_drift(rng.standard_normal(40000), rng.standard_normal(40000), RATE, window=1.0, max_lag=0.1)
 
-
-@pytest.fixture
-def strict():
-    """The ``strict`` backend: NumPy arrays behind CuPy's rules, so that a missing host transfer raises."""
-    register_backend("strict", StrictBackend, clobber=True)
-    return "strict"
 
 
 @pytest.mark.parametrize("method, lag_range", [("gcc-phat", None), ("scot", (0.0, 0.2)), ("cc", (0.0, 0.2))])

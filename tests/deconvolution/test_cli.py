@@ -227,14 +227,6 @@ def test_offset_window_holds_back_until_the_length_is_known():
 # --- backends and settings ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def strict():
-    import sigconv
-    from sigconv.testing import StrictBackend
-
-    sigconv.register_backend("strict", StrictBackend, clobber=True)
-    return "strict"
-
 
 @pytest.mark.parametrize("options", [["--snr", "90"], ["-m", "tikhonov", "--reg", "1e-10"], ["-m", "exact"]])
 def test_cli_backend_fft(cli, pair, tmp_path, options):

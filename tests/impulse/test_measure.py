@@ -146,24 +146,8 @@ def test_bad_options(sweep, kwargs):
 # --- the compute seam ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def strict(monkeypatch):
-    """The ``strict`` backend (NumPy behind CuPy's rules) and a count of the transforms its ops ran."""
-    from sigconv.testing import StrictBackend, StrictOps
 
-    sigconv.register_backend("strict", StrictBackend, clobber=True)
-    calls = {"rfft": 0}
-    original = StrictOps.rfft
-
-    def counted(self, *args, **kwargs):
-        calls["rfft"] += 1
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(StrictOps, "rfft", counted)
-    return calls
-
-
-def test_measure_through_the_strict_backend_gives_the_default_result(sweep, rng, strict):
+def test_measure_through_the_strict_backend_gives_the_default_result(sweep, rng, strict_transforms):
     """IR, harmonics and trimming from arrays that refuse implicit host transfers (as CuPy's do)."""
     from sigconv.backends.base import Workload
     from sigconv.backends.planner import choose_backend
@@ -174,7 +158,7 @@ def test_measure_through_the_strict_backend_gives_the_default_result(sweep, rng,
     assert choose_backend("auto", Workload("measure", len(recording), len(sweep), 2, 2, 2))[0].name != "strict"
     expected = sigconv.measure_ir(recording, sweep, RATE, max_order=4)
     result = sigconv.measure_ir(recording, sweep, RATE, max_order=4, backend="strict", context=2)
-    assert strict["rfft"] > 0
+    assert strict_transforms["rfft"] > 0
     assert type(result.ir) is np.ndarray and result.ir.shape == expected.ir.shape
     assert result.start_s == expected.start_s and result.notes == expected.notes
     assert result.sweep == expected.sweep and result.noise_floor_db == pytest.approx(expected.noise_floor_db)
