@@ -22,6 +22,7 @@ from .atomic import atomic_path, refuse_input_overwrite
 from .csvio import format_csv
 from .formats import CSV, clips_at_full_scale, format_from_name, output_format, output_subtype
 from .reading import looks_like_text, read, unreadable_audio
+from .wavpipe import is_riff_wave
 from .report import WriteReport, audio_rate
 from .wavstream import (
     PIPE_SUBTYPES,
@@ -162,7 +163,7 @@ def open_reader(source: str, format: str | None = None, rate: float | None = Non
     if source == "-":
         stream = sys.stdin.buffer
         first = stream.read(12)
-        if fmt in (None, "WAV") and first[:4] == b"RIFF" and first[8:12] == b"WAVE":
+        if fmt in (None, "WAV") and is_riff_wave(first):
             return _WavPipeReader(stream, first, dtype)
         return ArrayReader(read(first + stream.read(), format=fmt, rate=rate, dtype=dtype).renamed("-"))
     if not os.path.exists(source):
