@@ -217,9 +217,7 @@ class StrictBackend(FFTBackend):
     def __init__(self):
         super().__init__(library="scipy")
 
-    def ops(self, context=None):
-        from .compute.context import resolve_context
-
-        return StrictOps(resolve_context(context).resolved_threads)
+    def ops(self, context=None, size=None):
+        return StrictOps(super().ops(context, size).threads)
 
 

@@ -43,6 +43,10 @@ class Workload:
         stay exact below 2^52; above, only exact backends qualify.
     partition : int or None
         A partition length the user forced (``--block``).
+    in_memory : bool
+        The whole signal is an array in memory (a library call), not a
+        stream: a plan that covers it in one transform reuses the plans of
+        earlier calls of the same size, so its set-up costs nothing.
     """
 
     operation: str = "convolve"
@@ -54,6 +58,7 @@ class Workload:
     dtype: str = "float64"
     integer_bound: float | None = None
     partition: int | None = None
+    in_memory: bool = False
 
     @property
     def known_frames(self) -> int:

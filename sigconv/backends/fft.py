@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import threading
+
 import numpy as np
 
 from .base import Backend, Estimate, Workload
@@ -17,6 +19,15 @@ __all__ = ["FFTBackend"]
 #: With another process busy on the machine, two-threaded FFTW transforms
 #: slowed the FIR job from 0.6 s to 5-9 s; lanes kept it at 0.8 s.
 LANES_MIN_FFT = 1 << 12
+#: Shortest transform that runs on several FFTW threads. Shorter ones run
+#: on one: their threads cost more in hand-offs than they save, and on a
+#: busy machine (other processes, a process pool) multi-threaded short
+#: transforms collapsed (16,000 x 512 in a loop: 171 ms a call instead of
+#: 0.6 ms with two other busy processes on 2 cores).
+THREADED_MIN_FFT = 1 << 17
+#: Longest transform whose plan a thread keeps for the next in-memory call.
+_CACHED_MAX_FFT = 1 << 20
+_CACHED_PLANS = 8
 
 
 class FFTBackend(Backend):
@@ -50,11 +61,16 @@ class FFTBackend(Backend):
             return pyfftw_available()
         return self.library == "pyfftw"
 
-    def ops(self, context=None):
-        """FFTW's ops when pyFFTW is in use, else NumPy with scipy.fft; ``context``'s threads per transform."""
+    def ops(self, context=None, size: int | None = None):
+        """FFTW's ops when pyFFTW is in use, else NumPy with scipy.fft; ``context``'s threads per transform.
+
+        With ``size``, transforms shorter than :data:`THREADED_MIN_FFT` get one thread.
+        """
         from ..compute.context import resolve_context
 
         threads = resolve_context(context).resolved_threads
+        if size is not None and size < THREADED_MIN_FFT:
+            threads = 1
         if self._uses_fftw():
             from ..compute.fftw import FFTWOps
 
@@ -96,12 +112,15 @@ class FFTBackend(Backend):
             return ChannelLanes(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,
                                 workers=threads, ops=self.ops(context))
         return OverlapSave(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,
-                           ops=self.ops(context))
+                           ops=self.ops(context, plan.fft_size))
 
     def convolve_planned(self, x: np.ndarray, h: np.ndarray, context=None, plan=None) -> np.ndarray:
         from ..compute.engine import run_engine
         from ..compute.routing import Route
 
+        total = x.shape[0] + h.shape[0] - 1
+        if plan is not None and plan.fft_size and plan.partition >= h.shape[0] and plan.hop >= total:
+            return self._one_transform(x, h, plan.fft_size, context)
         channels = max(x.shape[1], h.shape[1])
         routes = [Route(c % x.shape[1], c % h.shape[1], c) for c in range(channels)]
         engine = self.stream(h, routes, x.shape[1], channels, np.result_type(x, h), n_hint=x.shape[0],
@@ -110,5 +129,44 @@ class FFTBackend(Backend):
 
     def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
         return self.convolve_planned(x, h)
+
+    def _one_transform(self, x: np.ndarray, h: np.ndarray, size: int, context) -> np.ndarray:
+        """The whole convolution by one transform of ``size`` points: what an in-memory call of moderate size needs.
+
+        No engine, no hops: the transforms of ``x`` and ``h``, their product and
+        one inverse, on plans this thread keeps for its next call of the same
+        size (building FFTW's plans costs more than running them).
+        """
+        ops = self.ops(context, size)
+        dtype = np.result_type(x, h)
+        rows = max(x.shape[1], h.shape[1])
+        total = x.shape[0] + h.shape[0] - 1
+        kernel = self._plan(ops, size, h.shape[1], dtype)
+        spectrum_h = ops.xp.array(kernel.forward(ops.to_device(np.ascontiguousarray(h.T))), copy=True)
+        signal = self._plan(ops, size, x.shape[1], dtype)
+        spectrum_x = signal.forward(ops.to_device(np.ascontiguousarray(x.T)))
+        out = self._plan(ops, size, rows, dtype)
+        ops.xp.multiply(spectrum_x, spectrum_h, out=out.spectrum)
+        y = out.inverse_spectrum()[:, :total]
+        return ops.to_host(y.T.copy())  # a copy: the plan's buffer serves the next call
+
+    def _plan(self, ops, size: int, rows: int, dtype):
+        """This thread's plan for ``rows`` transforms of ``size`` points (kept for the next call)."""
+        if size > _CACHED_MAX_FFT:
+            return ops.real_fft(size, rows, dtype)
+        cache = getattr(_thread_plans, "cache", None)
+        if cache is None:
+            cache = _thread_plans.cache = {}
+        key = (type(ops), ops.name, ops.threads, size, rows, np.dtype(dtype).str)
+        plan = cache.pop(key, None)
+        if plan is None:
+            plan = ops.real_fft(size, rows, dtype)
+            while len(cache) >= _CACHED_PLANS:
+                cache.pop(next(iter(cache)))
+        cache[key] = plan  # most recently used last
+        return plan
+
+
+_thread_plans = threading.local()
 
 

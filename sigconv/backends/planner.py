@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -142,7 +143,7 @@ def _transform_seconds(size: int, table: dict[int, float], keys: list[int]) -> f
 
 
 def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int, dtype: str,
-             partition: int | None = None, library: str = "scipy") -> Plan:
+             partition: int | None = None, library: str = "scipy", in_memory: bool = False) -> Plan:
     """Cheapest overlap-save plan for ``total`` output frames and an ``m``-tap IR.
 
     Candidates: one partition with each measured transform length whose
@@ -174,8 +175,10 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
         # of the cost table to the in-place engine had auto pick FFT for
         # 10-tap kernels on 10^7-10^8 mono samples, where direct ran 1.7x faster
         seconds += out_channels * total * _DIRECT_SAMPLE_SECONDS[dtype]
-        # set-up: the IR partitions' spectra, and FFTW's plans
-        planning = _PLAN_SECONDS + _PLAN_SECONDS_PER_POINT * size if library == "pyfftw" else 0.0
+        # set-up: the IR partitions' spectra, and FFTW's plans (which an
+        # in-memory call of one transform takes from the calls before it)
+        cached = in_memory and hops == 1 and parts == 1
+        planning = _PLAN_SECONDS + _PLAN_SECONDS_PER_POINT * size if library == "pyfftw" and not cached else 0.0
         seconds += parts * paths * transform + planning
         candidates.append(Plan("fft", min(part, m), size, hop, seconds))
 
@@ -194,6 +197,8 @@ def plan_fft(total: int, m: int, in_channels: int, out_channels: int, paths: int
     if whole is not None:
         consider(m, whole)
     for size in sizes:
+        if whole is not None and size > 2 * whole:
+            break  # one hop either way: longer transforms only cost more
         if size - m + 1 >= size // 4:
             consider(m, size)
         if size % 2 == 0 and 32 <= size // 2 < m and size // 2 <= 1 << 17:
@@ -207,13 +212,23 @@ def plan_convolution(workload: Workload, library: str) -> Plan:
     Jobs longer than 2^25 output frames get the plan of that length, so
     that their memory (set by the transform size) does not grow with the
     input: 1 h of mono through a 3 s stereo IR chose 2^19 points and
-    120 MB, 10 min 409,600 and 100 MB.
+    120 MB, 10 min 409,600 and 100 MB. Plans are remembered (a loop that
+    convolves arrays of one size plans once); the tuned costs on disk are
+    part of the key, so ``sigconv tune`` takes effect at once.
     """
+    from ..compute.fftw import wisdom_available
+
+    tuned = library == "pyfftw" and wisdom_available()
+    return _plan_convolution(workload, library, tuned, id(load_tuned_costs()) if tuned else 0)
+
+
+@functools.lru_cache(maxsize=512)
+def _plan_convolution(workload: Workload, library: str, _tuned: bool, _costs: int) -> Plan:
     n, m = workload.known_frames, workload.taps
     total = n + m - 1
     planned = min(total, _PLAN_HORIZON)
     plan = plan_fft(planned, m, workload.in_channels, workload.out_channels, workload.paths, workload.dtype,
-                    workload.partition, library)
+                    workload.partition, library, workload.in_memory)
     if planned < total:
         plan = dataclasses.replace(plan, seconds=plan.seconds * total / planned)
     return plan

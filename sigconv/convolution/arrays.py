@@ -7,7 +7,7 @@ import numpy as np
 from ..backends.base import Workload
 from ..backends.registry import AUTO
 from ..compute.context import resolve_context
-from ..compute.modes import check_mode
+from ..compute.modes import check_mode, mode_slice
 from ..errors import UsageError
 from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
 from ..compute.resampling import ir_at_rate
@@ -16,6 +16,10 @@ from ..signal import Signal
 from ..validation import as_frames, dtype_for_precision
 
 __all__ = ["convolve", "convolve_signal", "channel_routing"]
+
+#: Multiply-adds below which a mono job is convolved directly, unplanned: about
+#: 16 µs of numpy's loop, less than any transform's set-up costs.
+_DIRECT_ALWAYS = 1 << 17
 
 
 def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str, context,
@@ -29,10 +33,12 @@ def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str, conte
     from ..backends.planner import choose_backend
 
     routes, outputs = routes_for(x.shape[1], h.shape[1])
-    xs = x[:, [r.source for r in routes]]
-    hs = h[:, [r.kernel for r in routes]]
+    sources, kernels = [r.source for r in routes], [r.kernel for r in routes]
+    # channel by channel, the arrays as they are; other routings gather their paths' columns
+    xs = x if sources == list(range(x.shape[1])) else x[:, sources]
+    hs = h if kernels == list(range(h.shape[1])) else h[:, kernels]
     workload = Workload("convolve", x.shape[0], h.shape[0], len(routes), len(routes), len(routes), x.dtype.name,
-                        integer_bound=integer_bound)
+                        integer_bound=integer_bound, in_memory=True)
     chosen, estimate = choose_backend(backend, workload, context)
     y = chosen.convolve(xs, hs, mode, context=context, plan=getattr(estimate, "plan", None))
     if integer_bound is not None and not chosen.exact:
@@ -140,6 +146,11 @@ def convolve(
     one_dimensional = np.ndim(x) == 1 and np.ndim(h) == 1
     xs = as_frames(x, "signal", dtype)
     hs = as_frames(h, "impulse response", dtype)
+    if (backend == AUTO and xs.shape[1] == 1 and hs.shape[1] == 1 and xs.shape[0] * hs.shape[0] <= _DIRECT_ALWAYS
+            and wet == 1 and not dry and not gain_db and normalize == "none" and not predelay):
+        # small mono jobs (a loop over short arrays): no transform can win, so nothing is planned
+        y = np.convolve(xs[:, 0], hs[:, 0])[mode_slice(xs.shape[0], hs.shape[0], mode)]
+        return y if one_dimensional else y[:, None]
     unscaled = wet == 1 and dry == 0 and gain_db == 0 and normalize == "none" and dtype == np.float64
     integer_bound = _integer_bound(np.asarray(x), np.asarray(h)) if unscaled else None
     routing = channel_routing(xs.shape[1], hs.shape[1])

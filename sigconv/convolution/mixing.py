@@ -102,12 +102,15 @@ def prepare_ir(
     Returns
     -------
     numpy.ndarray
-        ``(m + predelay, channels)`` IR, same dtype.
+        ``(m + predelay, channels)`` IR, same dtype (``h`` itself when
+        there is nothing to fold in).
     """
     dtype = h.dtype
+    if wet == 1 and not dry and not predelay and not gain_db and normalize in ("none", *POST_NORMALIZATIONS):
+        return h  # nothing to fold in: the IR as it is
     if normalize == "ir-energy":
         h = h * dtype.type(ir_energy_scale(h, routing))
-    onset = ir_onset(h)
+    onset = ir_onset(h) if dry else 0
     out = np.zeros((h.shape[0] + predelay, h.shape[1]), dtype=dtype)
     out[predelay:] = h
     if wet != 1:

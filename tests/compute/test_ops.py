@@ -113,7 +113,7 @@ def test_auto_decides_among_every_backend_that_runs_the_operation(strict):
         choose_backend("direct", Workload("correlate", 1000, 1000))
 
 
-def test_the_plan_auto_made_is_the_plan_the_engine_runs(monkeypatch, rng):
+def test_the_plan_auto_made_is_the_plan_the_engine_runs(monkeypatch, rng, tmp_path):
     """One planner: the engine is built from the estimate's plan, not planned a second time."""
     from sigconv.backends import planner
     from sigconv.backends.fft import FFTBackend
@@ -127,7 +127,9 @@ def test_the_plan_auto_made_is_the_plan_the_engine_runs(monkeypatch, rng):
         return original_stream(self, *args, plan=plan, **kwargs)
 
     monkeypatch.setattr(FFTBackend, "stream", stream)
-    sigconv.convolve(rng.standard_normal((50_000, 2)), rng.standard_normal((5_000, 2)))
+    sf.write(tmp_path / "x.wav", rng.standard_normal((50_000, 2)) * 0.1, 48000, subtype="DOUBLE")
+    sf.write(tmp_path / "h.wav", rng.standard_normal((5_000, 2)) * 0.01, 48000, subtype="DOUBLE")
+    sigconv.convolve_file(tmp_path / "x.wav", tmp_path / "h.wav", str(tmp_path / "y.wav"))
     streamed = [i for i, event in enumerate(events) if event != "plan"]
     assert len(streamed) == 1 and events[streamed[0]][1] is not None
     assert "plan" in events[: streamed[0]] and "plan" not in events[streamed[0] :]
@@ -206,3 +208,22 @@ def test_convolve_file_settings_and_keywords(tmp_path, rng):
     with pytest.raises(UsageError, match="unknown option.*wetness"):
         sigconv.convolve_file(tmp_path / "x.wav", tmp_path / "h.wav", str(tmp_path / "z.wav"), wetness=2)
     assert not (tmp_path / "z.wav").exists()
+
+
+@pytest.mark.parametrize("shapes", [((16_000,), (4_000,)), ((16_000, 2), (4_000, 2)), ((9_000, 1), (700, 2)),
+                                    ((5_000, 2), (300, 1))])
+def test_in_memory_calls_of_one_transform_reuse_their_plans_and_stay_exact(shapes, rng, strict):
+    """A loop of library calls: the second call of a size reuses the first one's plans, and every result is right."""
+    from sigconv.backends import planner
+
+    x, h = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    plan = planner.plan_convolution(Workload("convolve", x.shape[0], h.shape[0], 2, 2, 2, in_memory=True), "pyfftw")
+    assert plan.hop >= x.shape[0] + h.shape[0] - 1  # one transform covers it
+    expected = sigconv.convolve(x, h, backend="direct")
+    for backend in ("fft", strict):
+        for _ in range(3):  # the same plans again: their buffers must not leak into the next result
+            y = sigconv.convolve(x, h, backend=backend)
+            np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * np.max(np.abs(expected)))
+        other = sigconv.convolve(x[::-1].copy(), h, backend=backend)
+        np.testing.assert_allclose(other, sigconv.convolve(x[::-1].copy(), h, backend="direct"), rtol=0,
+                                   atol=1e-9 * np.max(np.abs(expected)))
