@@ -54,7 +54,10 @@ def tune(max_size: int = 1 << 20, dtypes=(np.float64, np.float32), channels=TUNE
     from .calibration import fast_sizes, measure_hop_table, save_tuned_costs
 
     if not pyfftw_available():
-        raise BackendUnavailableError("sigconv tune needs pyFFTW, which is not installed: pip install 'sigconv[fast]'")
+        raise BackendUnavailableError(
+            "sigconv tune needs pyFFTW, which is not installed or is switched off by SIGCONV_FFT=scipy: "
+            "pip install pyfftw, or unset SIGCONV_FFT"
+        )
     pyfftw = import_pyfftw()
     load_wisdom()  # extend what is there
     sizes = [1 << k for k in range(6, max(6, int(max_size).bit_length() - 1) + 1)]

@@ -22,9 +22,9 @@ def tune_command(max_size, precision, quiet):
     than the quick plans sigconv makes otherwise, but take minutes to
     measure, so sigconv never measures during a job: this command does it
     and stores FFTW's "wisdom" in the cache folder ($SIGCONV_CACHE_DIR, else
-    ~/.cache/sigconv), where every later run finds it. Needs pyFFTW
-    (pip install 'sigconv[fast]'). Takes a few minutes; run it again after
-    changing machine or library versions.
+    ~/.cache/sigconv), where every later run finds it. Needs pyFFTW (a
+    dependency of sigconv; not with SIGCONV_FFT=scipy). Takes a few
+    minutes; run it again after changing machine or library versions.
 
     \b
     Examples:

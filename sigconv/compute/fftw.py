@@ -14,10 +14,10 @@ size, dtype  scipy.fft   numpy.fft   pyFFTW      ducc0
 ===========  ==========  ==========  ==========  ==========
 
 (best of 1 or 2 threads each). pyFFTW (FFTW 3, plans made with
-FFTW_ESTIMATE) is 1.5-3.5x faster than scipy.fft's pocketfft, so the
-``fft`` backend uses it when it is installed (``pip install
-'sigconv[fast]'``); scipy.fft is the fallback. The environment variable
-``SIGCONV_FFT=scipy`` forces the fallback.
+FFTW_ESTIMATE) is 1.5-3.5x faster than scipy.fft's pocketfft, so it is a
+dependency of sigconv and the ``fft`` backend uses it; scipy.fft is the
+fallback where pyFFTW does not import. The environment variable
+``SIGCONV_FFT=scipy`` forces the fallback (FFTW is GPL-licensed).
 
 FFTW_MEASURE plans are faster still (2^19 points, float64, 2 rows, forward
 + inverse: 3.15 ms against 5.59 ms) but take about 12 s to make per size,

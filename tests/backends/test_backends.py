@@ -143,3 +143,24 @@ def test_a_lazy_path_that_fails_to_import_is_reported_not_fatal():
     assert not rows["broken-path"].available
     assert "ModuleNotFoundError" in rows["broken-path"].reason
     assert rows["direct"].available and rows["fft"].available
+
+
+def test_the_scipy_fallback_gives_the_fftw_results_for_every_operation(rng):
+    """pyFFTW is a dependency, scipy.fft the fallback (SIGCONV_FFT=scipy): both must compute the same thing."""
+    pytest.importorskip("pyfftw")
+    import sigconv
+
+    register_backend("fft-scipy", FFTBackend(library="scipy"), clobber=True)
+    register_backend("fft-fftw", FFTBackend(library="pyfftw"), clobber=True)
+    assert get_backend("fft-scipy").ops().name == "scipy" and get_backend("fft-fftw").ops().name == "pyfftw"
+    x = rng.standard_normal((30_000, 2))
+    h = rng.standard_normal((3_000, 2)) * np.exp(-np.arange(3_000) / 500)[:, None]
+    results = {}
+    for name in ("fft-scipy", "fft-fftw"):
+        y = sigconv.convolve(x, h, backend=name)
+        delay = sigconv.correlate(x[:, 0], np.roll(x[:, 0], 37), backend=name).pairs[0].delay_samples
+        recovered = sigconv.deconvolve(y, h, snr_db=80, backend=name)
+        results[name] = (y, delay, recovered)
+    for a, b in zip(results["fft-scipy"], results["fft-fftw"]):
+        a, b = np.asarray(a), np.asarray(b)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * max(1.0, float(np.max(np.abs(b)))))
