@@ -98,7 +98,7 @@ class FFTBackend(Backend):
                context=None, plan=None):
         """A streaming engine for this IR (see :meth:`Backend.stream`)."""
         from ..compute.context import resolve_context
-        from ..compute.engine import ChannelLanes, OverlapSave, independent_channels
+        from ..compute.engine import ChannelLanes, OverlapSave, one_path_per_output
         from .planner import plan_convolution
 
         if plan is None or getattr(plan, "method", None) != "fft":
@@ -107,8 +107,8 @@ class FFTBackend(Backend):
             plan = plan_convolution(workload, self.fft_library())
         context = resolve_context(context)
         threads = context.resolved_threads
-        if (threads > 1 and in_channels > 1 and plan.fft_size >= LANES_MIN_FFT
-                and independent_channels(routes, in_channels, out_channels)):
+        if (threads > 1 and out_channels > 1 and plan.fft_size >= LANES_MIN_FFT
+                and one_path_per_output(routes, out_channels)):
             return ChannelLanes(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,
                                 workers=threads, ops=self.ops(context))
         return OverlapSave(h, routes, in_channels, out_channels, plan.partition, plan.fft_size, dtype,

@@ -27,7 +27,7 @@ from ..errors import UsageError
 from .ops import ArrayOps
 from .routing import Route, sum_paths
 
-__all__ = ["StreamEngine", "OverlapSave", "ChannelLanes", "BlockOverlapAdd", "run_engine", "independent_channels"]
+__all__ = ["StreamEngine", "OverlapSave", "ChannelLanes", "BlockOverlapAdd", "run_engine", "one_path_per_output"]
 
 
 class StreamEngine:
@@ -287,17 +287,22 @@ class OverlapSave(StreamEngine):
         return self._collect(outputs)
 
 
-def independent_channels(routes: Sequence[Route], in_channels: int, out_channels: int) -> bool:
-    """True when output channel ``c`` depends on input channel ``c`` alone (one path each)."""
-    return (in_channels == out_channels and len(routes) == out_channels
-            and sorted((r.source, r.target) for r in routes) == [(c, c) for c in range(out_channels)])
+def one_path_per_output(routes: Sequence[Route], out_channels: int) -> bool:
+    """True when every output channel is one input channel through one IR channel.
+
+    So it is for a stereo IR on stereo input, a mono IR on every channel,
+    and a stereo IR on mono input (one input feeding both outputs); not for
+    a true-stereo IR, whose outputs each sum two paths.
+    """
+    return len(routes) == out_channels and sorted(r.target for r in routes) == list(range(out_channels))
 
 
 class ChannelLanes(StreamEngine):
     """Overlap-save with each channel in a lane of its own, the lanes run side by side in threads.
 
-    For inputs whose channels are convolved independently (a stereo IR on
-    stereo input, a mono IR on every channel). Each lane is a one-channel
+    For jobs whose every output channel is one path (a stereo IR on stereo
+    input, a mono IR on every channel, a stereo IR on mono input: see
+    :func:`one_path_per_output`). Each lane is a one-channel
     :class:`OverlapSave` with single-threaded transforms and does all of its
     channel's work (framing, transforms, spectral products, writing its
     column of the output) in a worker thread; FFTW, pocketfft and numpy
@@ -312,7 +317,7 @@ class ChannelLanes(StreamEngine):
     ----------
     h, routes, in_channels, out_channels, partition, fft_size, dtype
         As for :class:`OverlapSave`; ``routes`` must satisfy
-        :func:`independent_channels`.
+        :func:`one_path_per_output`.
     workers : int
         Threads the lanes are shared among (lane ``c`` runs on worker
         ``c % workers``, always the same thread, so its hops stay in order).
@@ -329,11 +334,12 @@ class ChannelLanes(StreamEngine):
         import weakref
         from concurrent.futures import ThreadPoolExecutor
 
-        if not independent_channels(routes, in_channels, out_channels):
-            raise UsageError("channel lanes need one path from each input channel to the same output channel")
+        if not one_path_per_output(routes, out_channels):
+            raise UsageError("channel lanes need exactly one path into each output channel")
         self.ops = ops if ops is not None else ArrayOps()
         lane_ops = self.ops.with_threads(1)
         by_target = sorted(routes, key=lambda r: r.target)
+        self._sources = [r.source for r in by_target]  # the input column each lane reads
         self.lanes = [OverlapSave(h[:, r.kernel : r.kernel + 1], [Route(0, 0, 0)], 1, 1, partition, fft_size,
                                   dtype, ops=lane_ops) for r in by_target]
         self.fft_library = self.ops.name
@@ -369,7 +375,8 @@ class ChannelLanes(StreamEngine):
             for channel in range(worker, len(self.lanes), self.workers):
                 lane = self.lanes[channel]
                 if block is not None:
-                    lane._pending.add(block[:, channel : channel + 1])
+                    source = self._sources[channel]
+                    lane._pending.add(block[:, source : source + 1])
                 missing = hops * hop - lane._pending.size
                 if missing > 0:
                     lane._pending.add(ops.zeros((missing, 1), self.dtype))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sigconv.backends.direct import DirectBackend
 from sigconv.backends.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
 from sigconv.backends.fft import LANES_MIN_FFT, FFTBackend
-from sigconv.compute.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, independent_channels, run_engine
+from sigconv.compute.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, one_path_per_output, run_engine
 from sigconv.compute.fftw import FFTWOps
 from sigconv.compute.ops import ArrayOps
 from sigconv.compute.modes import ModeWindow
@@ -45,7 +45,7 @@ def push_in_pieces(engine, x, sizes):
 CHANNELS = [(1, 1), (2, 1), (2, 2), (1, 2), (2, 4), (3, 3)]
 
 
-INDEPENDENT = [(2, 1), (2, 2), (3, 3), (3, 1)]
+INDEPENDENT = [(2, 1), (2, 2), (3, 3), (3, 1), (1, 2)]
 
 
 @given(
@@ -107,13 +107,13 @@ def test_channel_lanes_emit_float32_when_asked(rng):
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-6 * np.max(np.abs(expected)))
 
 
-def test_lanes_only_for_independent_channels():
-    assert independent_channels(routes_for(2, 2)[0], 2, 2)
-    assert independent_channels(routes_for(2, 1)[0], 2, 2)
-    assert not independent_channels(routes_for(1, 2)[0], 1, 2)  # one input feeds two outputs
-    assert not independent_channels(routes_for(2, 4)[0], 2, 4)
+def test_lanes_only_where_each_output_is_one_path():
+    assert one_path_per_output(routes_for(2, 2)[0], 2)
+    assert one_path_per_output(routes_for(2, 1)[0], 2)
+    assert one_path_per_output(routes_for(1, 2)[0], 2)  # one input feeds two outputs, each through its IR channel
+    assert not one_path_per_output(routes_for(2, 4)[0], 2)  # true stereo: each output sums two paths
     with pytest.raises(ValueError, match="one path"):
-        ChannelLanes(np.ones((4, 2)), routes_for(1, 2)[0], 1, 2, 4, 8)
+        ChannelLanes(np.ones((4, 4)), routes_for(2, 4)[0], 2, 2, 4, 8)
 
 
 def test_fft_backend_runs_long_stereo_transforms_in_lanes(monkeypatch):
@@ -121,8 +121,11 @@ def test_fft_backend_runs_long_stereo_transforms_in_lanes(monkeypatch):
     h = np.zeros((LANES_MIN_FFT // 2, 2))
     stereo = FFTBackend().stream(h, routes_for(2, 2)[0], 2, 2, n_hint=10**8, block=LANES_MIN_FFT // 2)
     assert isinstance(stereo, ChannelLanes) and stereo.fft_size >= LANES_MIN_FFT
-    mono = FFTBackend().stream(h, routes_for(1, 2)[0], 1, 2, n_hint=10**8, block=LANES_MIN_FFT // 2)
-    assert isinstance(mono, OverlapSave)
+    mono_to_stereo = FFTBackend().stream(h, routes_for(1, 2)[0], 1, 2, n_hint=10**8, block=LANES_MIN_FFT // 2)
+    assert isinstance(mono_to_stereo, ChannelLanes)  # one input, two lanes: the same parallel treatment
+    true_stereo = FFTBackend().stream(np.zeros((LANES_MIN_FFT // 2, 4)), routes_for(2, 4)[0], 2, 2, n_hint=10**8,
+                                      block=LANES_MIN_FFT // 2)
+    assert isinstance(true_stereo, OverlapSave)
     monkeypatch.setenv("SIGCONV_FFT_THREADS", "1")
     assert isinstance(FFTBackend().stream(h, routes_for(2, 2)[0], 2, 2, n_hint=10**8, block=LANES_MIN_FFT // 2),
                       OverlapSave)
