@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # for the modules it runs.
 _EXPORTS = {
     "backends": ("Backend", "backend_statuses", "get_backend", "register_backend"),
-    "convolution": ("channel_routing", "convolve", "convolve_file", "convolve_signal", "ConvolveReport"),
+    "convolution": ("channel_routing", "convolve", "convolve_file", "convolve_signal", "ConvolveReport", "Convolver"),
     "correlation": (
         "correlate", "correlate_files", "Correlation", "DelayEstimate", "drift_files", "DriftResult",
         "estimate_drift", "locate", "locate_file", "LocateResult", "Match", "write_correlation",
@@ -63,6 +63,7 @@ __all__ = [
     "BackendUnavailableError",
     "ClippingWarning",
     "ConvolveReport",
+    "Convolver",
     "Correlation",
     "DeconvolveReport",
     "DelayEstimate",

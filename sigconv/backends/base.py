@@ -147,6 +147,11 @@ class Backend:
         """True when this backend runs ``operation`` (one of :data:`OPERATIONS`)."""
         return operation in self.operations
 
+    @property
+    def has_ops(self) -> bool:
+        """True when :meth:`ops` gives array operations: the backend runs more than convolutions."""
+        return bool(set(self.operations) - {"convolve"})
+
     def ops(self, context=None):
         """The :class:`~sigconv.compute.ops.ArrayOps` this backend computes with, for ``context``.
 

@@ -253,7 +253,8 @@ def predict_direct(total_inputs: int, m: int, paths: int, dtype: str) -> float:
     return paths * (total_inputs * m * _DIRECT_SECONDS[dtype] + (total_inputs + m) * _DIRECT_SAMPLE_SECONDS[dtype]) + 2.5e-6
 
 
-def choose_backend(name: str, workload: Workload, context=None) -> tuple[Backend, Estimate | None]:
+def choose_backend(name: str, workload: Workload, context=None, needs_ops: bool = False
+                   ) -> tuple[Backend, Estimate | None]:
     """The backend that runs ``workload``, and its estimate (with its plan) when it gave one.
 
     Parameters
@@ -263,6 +264,10 @@ def choose_backend(name: str, workload: Workload, context=None) -> tuple[Backend
         available backends that run ``workload.operation``.
     workload : Workload
     context : ExecutionContext, optional
+    needs_ops : bool, optional
+        With ``auto``, consider only backends with array operations
+        (:attr:`~sigconv.backends.base.Backend.has_ops`): the caller
+        computes with them itself.
 
     Raises
     ------
@@ -292,13 +297,17 @@ def choose_backend(name: str, workload: Workload, context=None) -> tuple[Backend
             )
         return backend, backend.estimate(workload, context)
     exact_only = workload.integer_bound is not None and workload.integer_bound > EXACT_FLOAT_LIMIT
-    best = None
+    best, unpriced = None, None
     for backend in available_backends():
-        if not backend.supports(operation) or (exact_only and not backend.exact):
+        if not backend.supports(operation) or (exact_only and not backend.exact) or (needs_ops and not backend.has_ops):
             continue
         estimate = backend.estimate(workload, context)
-        if estimate is not None and (best is None or estimate.seconds < best[1].seconds):
+        if estimate is None:
+            unpriced = unpriced or backend  # used only when no backend prices the job
+        elif best is None or estimate.seconds < best[1].seconds:
             best = (backend, estimate)
+    if best is None and unpriced is not None:
+        return unpriced, None
     if best is None:
         raise BackendUnavailableError(f"no available backend runs {operation}; see `sigconv backends`")
     return best

@@ -1,24 +1,17 @@
 """One impulse response applied to many signals: the kernel is validated and transformed once.
 
-:class:`Convolver` gives what :func:`sigconv.convolve` gives, call after
-call, without redoing the work that depends on the kernel alone. A call
-takes one of three paths:
-
-* **direct**: ``numpy.convolve`` per channel path, when the operation
-  count says the time-domain sum is cheaper (short kernels, short signals);
-* **one transform**: the whole result from one forward transform of the
-  signal, a product with the kernel's cached spectrum and one inverse, on
-  plans (FFTW's where the backend uses pyFFTW) whose buffers are reused;
-* **streamed**: long signals (where one transform of everything would be
-  huge, and slower than overlap-save) go to :func:`sigconv.convolve`, whose
-  streaming engine costs the kernel's transforms only once per call.
+A :class:`Convolver` call is convolved directly (``numpy.convolve`` per
+channel path) where the operation count says so, else from one forward
+transform of the signal, a product with the kernel's cached spectrum and
+one inverse, on reused plans; long signals stream through
+:func:`sigconv.convolve`.
 
 Transform lengths come from a grid of seven 5-smooth lengths per octave
 (``2^k * {32, 36, 40, 45, 48, 54, 60}``), at most 12.5% above the shortest
-fast length: clips of varying length then share a few lengths, and so
-their cached spectra and plans. Exact lengths would give nearly every clip
-a length of its own, and FFTW plans a length it has not seen in 7-12 ms,
-40 times the 0.3 ms that the transforms of a 16,000-sample clip take.
+fast length, so that clips of varying length share a few lengths and their
+cached spectra and plans. Exact lengths would give nearly every clip a
+length of its own, and FFTW plans a length it has not seen in 7-12 ms, 40
+times the 0.3 ms that the transforms of a 16,000-sample clip take.
 """
 
 from __future__ import annotations
@@ -30,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backends.fft import THREADED_MIN_FFT
 from ..backends.registry import AUTO, get_backend
 from ..compute.context import resolve_context
 from ..compute.modes import check_mode, mode_slice
@@ -50,21 +44,18 @@ _WHOLE_MAX = 1 << 21
 # (n = 10^6, m = 10^3: 14 ms streamed against 40 ms in one transform).
 _LONG_FROM = 1 << 17
 _LONG_RATIO = 32
-# Transforms shorter than this run on one thread: handing short transforms
-# to a second thread costs more than it saves, and much more on a busy machine.
-_THREADED_MIN = 1 << 17
 # Per call costs of the two in-memory methods, fitted with
 # ``python benchmarks/bench_prepared.py --fit`` on the 2-core development
-# machine (float64, one thread, FFTW): numpy.convolve costs a call, a
-# step per output sample (a dot product each) and the multiply-adds; a
-# call through transforms costs its fixed part and N log2 N per transform.
-# With 20 ns per output sample, transforms beat numpy.convolve from about
-# 1,000 samples even for 16-tap kernels (4,000 x 16: 52 against 94 us).
+# machine (float64, one thread): numpy.convolve costs a call, a step per
+# output sample (a dot product each) and the multiply-adds; a call through
+# transforms costs its fixed part and N log2 N per transform, by transform
+# library (others are priced as scipy.fft). With 20 ns per output sample,
+# FFTW's transforms beat numpy.convolve from about 1,000 samples even for
+# 16-tap kernels (4,000 x 16: 52 against 94 us).
 _DIRECT_CALL = 3.6e-6
 _DIRECT_SAMPLE = 2.0e-8
 _DIRECT_MAC = 1.4e-10
-_TRANSFORM_CALL = 14e-6
-_TRANSFORM_POINT = 0.6e-9
+_TRANSFORM_COSTS = {"pyfftw": (13e-6, 0.55e-9), "scipy": (35e-6, 1.1e-9)}
 # largest integer result that float64 transforms (then rounding) keep exact
 _EXACT_FLOAT_LIMIT = 2**52 - 1
 # spare plans kept per transform length and channel layout, for threads that call at once
@@ -222,7 +213,7 @@ class Convolver:
     def __init__(self, h, *, mode: str = "full", backend: str = AUTO, context=None, precision: int = 64):
         check_mode(mode)
         dtype = dtype_for_precision(precision)
-        kernel = as_frames(h, "impulse response", dtype)
+        kernel = as_frames(h, "impulse response", dtype).copy()  # the caller's array may change later
         source = np.asarray(h)
         integer = source.dtype.kind in "uib"
         if backend != AUTO:
@@ -244,6 +235,7 @@ class Convolver:
         self._cache: OrderedDict[int, _Spectra] = OrderedDict()
         self._layouts: dict[int, _Layout] = {}
         self._named_transforms: bool | None = None
+        self._library: str | None = None  # the transform library, once known
 
     # -- settings (read-only) ------------------------------------------------
 
@@ -289,14 +281,13 @@ class Convolver:
 
     # -- pickling: the kernel and the settings; caches are rebuilt lazily ----
 
+    _STATE = ("h", "integer_source", "one_dimensional", "mode", "backend", "context", "precision")
+
     def __getstate__(self) -> dict:
-        return {"kernel": self._h, "integer_source": self._integer_source, "one_dimensional": self._one_dimensional,
-                "mode": self._mode, "backend": self._backend, "context": self._context,
-                "precision": self._precision}
+        return {name: getattr(self, f"_{name}") for name in self._STATE}
 
     def __setstate__(self, state: dict) -> None:
-        self._setup(np.array(state["kernel"]), state["integer_source"], state["one_dimensional"], state["mode"],
-                    state["backend"], state["context"], state["precision"])
+        self._setup(np.array(state["h"]), *(state[name] for name in self._STATE[1:]))
 
     # -- the call -------------------------------------------------------------
 
@@ -341,7 +332,7 @@ class Convolver:
         return y[:, 0] if self._one_dimensional and np.ndim(x) == 1 else y
 
     def _integer_bound(self, x, xs: np.ndarray) -> float | None:
-        """``max|x| * max|h| * min(n, m)`` for an integer signal in float64 (as :func:`sigconv.convolve` bounds it)."""
+        """``max|x| * max|h| * min(n, m)`` for integers in float64, as :func:`sigconv.convolve` bounds it."""
         kind = x.dtype.kind if isinstance(x, np.ndarray) else np.asarray(x).dtype.kind
         if kind not in "uib" or self._dtype != np.float64:
             return None
@@ -355,7 +346,9 @@ class Convolver:
         if self._backend == AUTO:
             if bound is not None and bound > _EXACT_FLOAT_LIMIT:
                 return "direct", size
-            if _direct_cheaper(n, self._taps, layout, size):
+            if self._library is None:
+                self._library = self._transform_ops(size, n, layout).name
+            if _direct_cheaper(n, self._taps, layout, size, self._library):
                 return "direct", size
         elif not self._has_transforms():
             return "stream", size
@@ -456,6 +449,7 @@ class Convolver:
                 self._cache.move_to_end(size)
                 return entry
         ops = self._transform_ops(size, n, layout)
+        self._library = ops.name
         entry = _Spectra(ops, ops.next_fast_len(size), self._h, self._dtype)
         with self._lock:
             existing = self._cache.get(size)
@@ -466,7 +460,7 @@ class Convolver:
         return entry
 
     def _evict(self) -> None:
-        """Drop least recently used lengths beyond :attr:`max_lengths` or :attr:`max_cache_bytes` (lock held)."""
+        """Drop the least recently used lengths beyond :attr:`max_lengths` or :attr:`max_cache_bytes`."""
         cache = self._cache
         while len(cache) > self.max_lengths or (
                 len(cache) > 1 and sum(entry.nbytes for entry in cache.values()) > self.max_cache_bytes):
@@ -478,24 +472,24 @@ class Convolver:
             from ..backends.base import Workload
             from ..backends.planner import choose_backend
 
-            workload = Workload("correlate", n, self._taps, layout.inputs, layout.outputs, len(layout.routes),
-                                self._dtype.name)
-            ops = choose_backend(AUTO, workload, self._context)[0].ops(self._context)
+            workload = Workload("convolve", n, self._taps, layout.inputs, layout.outputs, len(layout.routes),
+                                self._dtype.name, in_memory=True)
+            ops = choose_backend(AUTO, workload, self._context, needs_ops=True)[0].ops(self._context)
         else:
             ops = self._named_ops()
-        return ops.with_threads(1) if size < _THREADED_MIN else ops
+        return ops.with_threads(1) if size < THREADED_MIN_FFT else ops
 
 
-def _direct_cheaper(n: int, m: int, layout: _Layout, size: int) -> bool:
-    """True when ``numpy.convolve`` per path is predicted to beat one transform of ``size`` points each way.
+def _direct_cheaper(n: int, m: int, layout: _Layout, size: int, library: str) -> bool:
+    """Whether ``numpy.convolve`` per path beats a ``size``-point transform each way on ``library``.
 
     Examples
     --------
     >>> mono = _layout(1, 1)
-    >>> _direct_cheaper(100, 100, mono, 216), _direct_cheaper(16_000, 4_000, mono, 20_480)
+    >>> _direct_cheaper(100, 100, mono, 216, "pyfftw"), _direct_cheaper(16_000, 4_000, mono, 20_480, "scipy")
     (True, False)
     """
     paths = len(layout.routes)
     direct = _DIRECT_CALL + paths * ((n + m) * _DIRECT_SAMPLE + n * m * _DIRECT_MAC)
-    transforms = _TRANSFORM_CALL + (layout.inputs + layout.outputs) * _TRANSFORM_POINT * size * math.log2(size)
-    return direct <= transforms
+    call, point = _TRANSFORM_COSTS.get(library, _TRANSFORM_COSTS["scipy"])
+    return direct <= call + (layout.inputs + layout.outputs) * point * size * math.log2(size)

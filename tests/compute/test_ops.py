@@ -227,3 +227,16 @@ def test_in_memory_calls_of_one_transform_reuse_their_plans_and_stay_exact(shape
         other = sigconv.convolve(x[::-1].copy(), h, backend=backend)
         np.testing.assert_allclose(other, sigconv.convolve(x[::-1].copy(), h, backend="direct"), rtol=0,
                                    atol=1e-9 * np.max(np.abs(expected)))
+
+
+def _threads_in_worker():
+    return default_threads()
+
+
+def test_a_process_pool_worker_takes_one_thread(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.delenv("SIGCONV_THREADS", raising=False)
+    monkeypatch.delenv("SIGCONV_FFT_THREADS", raising=False)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_threads_in_worker) == 1
