@@ -187,6 +187,28 @@ def test_successful_write_replaces_the_file_atomically(tmp_path):
     assert os.listdir(tmp_path) == ["out.wav"]
 
 
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "os-replace"])
+def test_replacing_an_output_keeps_its_name_whole_and_its_mode(tmp_path, monkeypatch, exchange):
+    """Over an existing file the names are exchanged (or, without renameat2, renamed over it): either way the
+    new file is in place, with the old file's permissions, a hard link to the old file still sees the old
+    data (the old inode was not overwritten), and no temporary file is left."""
+    from sigconv.io import atomic
+
+    if not exchange:
+        monkeypatch.setattr(atomic, "_renameat2", lambda: None)
+    elif atomic._renameat2() is None:
+        pytest.skip("no renameat2 here")
+    target = tmp_path / "out.wav"
+    write(target, np.zeros(7), 8000)
+    os.chmod(target, 0o640)
+    old = tmp_path / "old-link.wav"
+    os.link(target, old)
+    write(target, np.ones(5) * 0.25, 8000)
+    assert read(target).frames == 5 and read(old).frames == 7
+    assert os.stat(target).st_mode & 0o777 == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["old-link.wav", "out.wav"]
+
+
 def test_writing_over_an_input_is_refused(tmp_path):
     source = tmp_path / "in.wav"
     sf.write(source, np.zeros(10), 8000)
