@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sigconv.backends import get_backend  # noqa: E402
 from sigconv.compute.engine import run_engine  # noqa: E402
-from sigconv.compute.transforms import fft_library  # noqa: E402
+from sigconv.backends.fft import FFTBackend  # noqa: E402
 from sigconv.backends.planner import choose_plan  # noqa: E402
 from sigconv.compute.routing import routes_for  # noqa: E402
 
@@ -56,7 +56,7 @@ def main():
     rng = np.random.default_rng(0)
     signals = [10**2, 10**4, 10**6] if args.quick else [10**k for k in range(2, 9)]
     kernels = [1, 10, 100, 10**4] if args.quick else [1, 10, 100, 1000, 10**4, 10**5, 10**6]
-    print(f"# FFT library: {fft_library()}; float64, mono; times in ms; * = auto's choice")
+    print(f"# FFT library: {FFTBackend().fft_library()}; float64, mono; times in ms; * = auto's choice")
     print(f"{'n':>10} {'m':>8} {'direct':>12} {'fft':>12}  {'auto':>6} {'regret':>6}")
     worst = 1.0
     for n in signals:

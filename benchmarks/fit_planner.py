@@ -31,8 +31,8 @@ WORKER = """
 import json, sys
 import numpy as np
 from sigconv.backends.calibration import fast_sizes, measure_hop_table
-from sigconv.compute.transforms import fft_library
-lib = fft_library()
+from sigconv.backends.fft import FFTBackend
+lib = FFTBackend().fft_library()
 if lib != sys.argv[1]:
     print(json.dumps(None)); sys.exit()
 out = {}

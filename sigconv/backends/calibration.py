@@ -13,7 +13,7 @@ length is fastest.
 Warm, in-memory timings leave out what whole runs add for long
 transforms (a fresh process's first touch of large buffers, reader and
 writer threads competing for the caches): the planner caps streamed
-transforms where whole runs measured that (see ``sigconv/planner.py``).
+transforms where whole runs measured that (see ``sigconv/backends/planner.py``).
 """
 
 from __future__ import annotations
