@@ -1,10 +1,27 @@
-"""Convolution of signals with impulse responses: arrays (:mod:`.arrays`), one IR prepared for many
-signals (:mod:`.prepared`), files streamed block by block (:mod:`.files`) and the reverb mix around them
+"""Convolution of signals with impulse responses: arrays (:mod:`.arrays`), an IR prepared for many signals
+(:mod:`.prepared`), files streamed block by block (:mod:`.files`) and the reverb mix around them
 (:mod:`.mixing`)."""
 
-from .arrays import channel_routing, convolve, convolve_signal
-from .files import ConvolveJob, ConvolveReport, ConvolveSettings, convolve_file
-from .prepared import Convolver
+_EXPORTS = {
+    "channel_routing": "arrays", "convolve": "arrays", "convolve_signal": "arrays",
+    "ConvolveJob": "files", "ConvolveReport": "files", "ConvolveSettings": "files", "convolve_file": "files",
+    "Convolver": "prepared",
+}
 
-__all__ = ["ConvolveJob", "ConvolveReport", "ConvolveSettings", "Convolver", "channel_routing", "convolve",
-           "convolve_file", "convolve_signal"]
+__all__ = sorted(_EXPORTS, key=str.lower)
+
+
+def __getattr__(name: str):
+    # each name loads its module on first use: the CLI's file job does not pay for the array API
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
