@@ -13,6 +13,8 @@ standard streams.
 
 __version__ = "0.1.0"
 
+from .lazy import lazy_exports  # noqa: E402  (a few lines, no numpy)
+
 # Every name loads on first use (PEP 562), so that ``import sigconv`` and
 # ``sigconv --help`` import neither numpy nor scipy: each command pays only
 # for the modules it runs.
@@ -41,20 +43,7 @@ _EXPORTS = {
 }
 _LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sigconv' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -6,6 +6,7 @@ come from the ``sigconv.backends`` entry-point group or
 :mod:`sigconv.backends.planner`.
 """
 
+from ..lazy import lazy_exports
 from .base import OPERATIONS, Backend, Estimate, Workload
 from .registry import (
     AUTO,
@@ -37,10 +38,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # the planner imports the cost tables: loaded on first use
-    if name == "choose_backend":
-        from .planner import choose_backend
-
-        return choose_backend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# the planner imports the cost tables: loaded on first use
+__getattr__, _ = lazy_exports(__name__, {"choose_backend": "planner"})

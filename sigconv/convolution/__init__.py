@@ -2,6 +2,8 @@
 (:mod:`.prepared`), files streamed block by block (:mod:`.files`) and the reverb mix around them
 (:mod:`.mixing`)."""
 
+from ..lazy import lazy_exports
+
 _EXPORTS = {
     "channel_routing": "arrays", "convolve": "arrays", "convolve_signal": "arrays",
     "ConvolveJob": "files", "ConvolveReport": "files", "ConvolveSettings": "files", "convolve_file": "files",
@@ -9,19 +11,5 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS, key=str.lower)
-
-
-def __getattr__(name: str):
-    # each name loads its module on first use: the CLI's file job does not pay for the array API
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+# each name loads its module on first use: the CLI's file job does not pay for the array API
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
