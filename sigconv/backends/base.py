@@ -9,13 +9,15 @@ import numpy as np
 from ..compute.modes import check_mode, mode_slice
 from ..errors import BackendUnavailableError, UsageError
 
-__all__ = ["Backend", "Estimate", "OPERATIONS", "Workload", "pair_channels"]
+__all__ = ["Backend", "EXACT_FLOAT_LIMIT", "Estimate", "OPERATIONS", "Workload", "pair_channels"]
 
 #: The operations a backend may run: ``convolve`` (arrays and streams),
 #: ``correlate`` (delays, lag windows, locate, drift), ``deconvolve`` (inverse
 #: design, Wiener/Tikhonov streaming, Richardson-Lucy, exact division) and
 #: ``measure`` (impulse responses from sweep recordings).
 OPERATIONS = ("convolve", "correlate", "deconvolve", "measure")
+#: Largest integer result magnitude that float64 transforms (then rounding) keep exact.
+EXACT_FLOAT_LIMIT = 2**52 - 1
 
 
 @dataclass(frozen=True)

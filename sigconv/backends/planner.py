@@ -43,15 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BackendUnavailableError
-from .base import Backend, Estimate, Workload
+from .base import EXACT_FLOAT_LIMIT, Backend, Estimate, Workload
 from .calibration import load_tuned_costs
 from .hop_costs import HOP_SECONDS
 
 __all__ = ["Plan", "plan_fft", "plan_convolution", "predict_direct", "predict_transforms", "choose_backend",
            "choose_plan"]
-
-#: Largest integer result magnitude that float64 transforms (then rounding) keep exact.
-EXACT_FLOAT_LIMIT = 2**52 - 1
 
 _MAC_SECONDS = {"float64": 0.9e-9, "float32": 0.4e-9}  # per bin, partition and path
 # direct: per multiply-add and per input sample, each per path, fitted to

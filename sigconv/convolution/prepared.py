@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backends.base import EXACT_FLOAT_LIMIT
 from ..backends.fft import THREADED_MIN_FFT
 from ..backends.registry import AUTO, get_backend
 from ..compute.context import resolve_context
@@ -56,8 +57,6 @@ _DIRECT_CALL = 3.6e-6
 _DIRECT_SAMPLE = 2.0e-8
 _DIRECT_MAC = 1.4e-10
 _TRANSFORM_COSTS = {"pyfftw": (13e-6, 0.55e-9), "scipy": (35e-6, 1.1e-9)}
-# largest integer result that float64 transforms (then rounding) keep exact
-_EXACT_FLOAT_LIMIT = 2**52 - 1
 # spare plans kept per transform length and channel layout, for threads that call at once
 _SPARE_PLANS = 4
 
@@ -344,7 +343,7 @@ class Convolver:
             return "direct", 0
         size = _grid_length(n + self._taps - 1)
         if self._backend == AUTO:
-            if bound is not None and bound > _EXACT_FLOAT_LIMIT:
+            if bound is not None and bound > EXACT_FLOAT_LIMIT:
                 return "direct", size
             if self._library is None:
                 self._library = self._transform_ops(size, n, layout).name
