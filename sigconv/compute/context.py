@@ -9,6 +9,7 @@ uses the default, which takes the machine.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 __all__ = ["ExecutionContext", "default_threads", "resolve_context"]
@@ -40,9 +41,9 @@ def default_threads() -> int:
                 from ..errors import UsageError
 
                 raise UsageError(f"${variable} must be a whole number of threads, not {configured!r}") from None
-    import multiprocessing
-
-    if multiprocessing.parent_process() is not None:
+    # a worker of multiprocessing has it imported already; other processes need not import it to ask
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None and multiprocessing.parent_process() is not None:
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
