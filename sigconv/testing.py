@@ -178,8 +178,6 @@ class StrictOps(ArrayOps):
     """:class:`~sigconv.compute.ops.ArrayOps` on :class:`StrictArray`: NumPy and scipy.fft behind a device's rules."""
 
     name = "strict"
-    description = "NumPy behind CuPy's rules (tests)"
-    on_host = False
 
     @property
     def xp(self):

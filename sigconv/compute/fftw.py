@@ -180,7 +180,6 @@ class FFTWOps(ArrayOps):
     """
 
     name = "pyfftw"
-    description = "NumPy arrays, FFTW plans (pyFFTW)"
 
     def __init__(self, threads: int = 1):
         super().__init__(threads)

@@ -48,10 +48,6 @@ class ArrayOps:
 
     #: Name of the transform library, as the planner's cost tables know it.
     name = "scipy"
-    #: What ``sigconv backends`` and reports say about it.
-    description = "NumPy arrays, scipy.fft (pocketfft)"
-    #: True when arrays live in the host's memory (``to_host`` and ``to_device`` copy nothing).
-    on_host = True
 
     def __init__(self, threads: int = 1):
         self.threads = max(1, int(threads))
