@@ -10,6 +10,8 @@ of breaking the others.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -63,9 +65,55 @@ class BackendStatus:
     operations: tuple[str, ...] = ()
 
 
+def _standard_finders_only() -> bool:
+    """Whether every finder on ``sys.meta_path`` that lists distributions is the standard path finder."""
+    from importlib.machinery import PathFinder
+
+    return all(finder is PathFinder or not hasattr(finder, "find_distributions") for finder in sys.meta_path)
+
+
+def _metadata_may_name_plugins() -> bool:
+    """Whether any installed distribution might declare a ``sigconv.backends`` entry point.
+
+    :func:`importlib.metadata.entry_points` imports the email and zip
+    machinery and parses every distribution's entry points: about 35 ms of
+    each command's start-up, for a group that is usually empty. This reads
+    the ``entry_points.txt`` files of the folders on ``sys.path`` directly
+    and answers False only when it saw every place the standard finder
+    looks and none names the group; anything else (a zip on the path, a
+    custom finder) answers True and the full scan decides.
+    """
+    if not _standard_finders_only():
+        return True
+    marker = f"[{ENTRY_POINT_GROUP}]"
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            listing = os.scandir(folder)
+        except OSError:
+            if os.path.exists(folder):
+                return True  # a zip archive or something else the standard finder can read
+            continue
+        with listing:
+            for item in listing:
+                if not item.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                try:
+                    with open(os.path.join(item.path, "entry_points.txt"), encoding="utf-8",
+                              errors="replace") as text:
+                        if marker in text.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
 def _scan_plugins() -> None:
     global _plugins_scanned
     if _plugins_scanned:
+        return
+    if not _metadata_may_name_plugins():
+        _plugins_scanned = True
         return
     from importlib.metadata import entry_points
 

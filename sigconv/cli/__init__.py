@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import click
+from .process import one_blas_thread, reuse_freed_blocks, shorten_switch_interval
 
-from .. import __version__
-from .process import reuse_freed_blocks, shorten_switch_interval
-from .errors import SigconvGroup
-from .options import _remember_debug
+one_blas_thread()  # before anything imports numpy
+
+import click  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from .errors import SigconvGroup  # noqa: E402
+from .options import _remember_debug  # noqa: E402
 
 __all__ = ["main"]
 

@@ -110,3 +110,31 @@ def test_broken_or_unavailable_plugin_is_a_clear_error(plugin_path, tmp_path, na
     assert stderr.startswith("Error: ") and words in stderr and "available: auto, direct, fft, reversed" in stderr
     assert "Traceback" not in stderr
     assert not (tmp_path / "y.wav").exists()
+
+
+def test_a_command_without_plugins_skips_the_metadata_scan(tmp_path):
+    """No installed distribution names the group: the command does not import importlib.metadata."""
+    probe = ("import sys, runpy; sys.argv = ['sigconv', 'backends', '--json']\n"
+             "try:\n    runpy.run_module('sigconv', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('importlib.metadata' in sys.modules, file=sys.stderr)\n")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stderr.strip().splitlines()[-1] == "False", result.stderr
+    assert {row["name"] for row in json.loads(result.stdout)} >= {"direct", "fft"}
+
+
+def test_the_quick_look_sees_a_plugin_the_full_scan_would_find(plugin_path, monkeypatch):
+    from sigconv.backends import registry
+
+    site = plugin_path["PYTHONPATH"].split(os.pathsep)[0]
+    monkeypatch.setattr("sys.path", [site])
+    assert registry._metadata_may_name_plugins()
+    monkeypatch.setattr("sys.path", [os.path.dirname(site)])  # a folder with no distributions
+    assert not registry._metadata_may_name_plugins()
+    archive = os.path.join(os.path.dirname(site), "plugins.zip")
+    open(archive, "wb").close()
+    monkeypatch.setattr("sys.path", [archive])  # only the full scan reads inside a zip
+    assert registry._metadata_may_name_plugins()

@@ -385,3 +385,13 @@ def test_stream_options_from_the_cli(cli, pair, tmp_path):
     np.testing.assert_allclose(read_float(out)[0], shifted, atol=1e-11)
     result = cli("convolve", xin, hin, "--block", "0", "-o", out)
     assert result.exit_code == 2 and "0 is not in the range x>=1" in result.stderr
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("3", "3")])
+def test_the_cli_asks_blas_for_one_thread_unless_the_user_chose(given, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if given:
+        env["OPENBLAS_NUM_THREADS"] = given
+    probe = "import os, sigconv.cli, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert result.stdout.strip() == expected, result.stderr
