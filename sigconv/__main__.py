@@ -1,6 +1,6 @@
 """``python -m sigconv``."""
 
-from .cli import main
+from .cli import run
 
 if __name__ == "__main__":
-    main(prog_name="sigconv")
+    run()

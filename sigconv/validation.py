@@ -94,8 +94,10 @@ def as_frames(x, name: str = "signal", dtype=np.float64) -> np.ndarray:
         raise InvalidSignalError(f"the {name} is empty (shape {arr.shape}); it needs at least one sample")
     arr = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=dtype)
     # a finite sum proves every sample finite, without a temporary as large as the signal;
-    # an infinite one may be an overflow, so it is checked sample by sample
-    if not np.isfinite(arr.sum()) and not np.isfinite(arr).all():
+    # an infinite one may be an overflow (no warning for that), so it is checked sample by sample
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.isfinite(arr).all():
         bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
         raise InvalidSignalError(
             f"the {name} contains {int((~np.isfinite(arr)).sum())} NaN or infinite samples "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..limits import check_block
 from .base import Backend, Estimate, Workload
 
 __all__ = ["DirectBackend"]
@@ -29,13 +30,27 @@ class DirectBackend(Backend):
         return Estimate(predict_direct(workload.known_frames, workload.taps, workload.paths, workload.dtype))
 
     def convolve_full(self, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Full convolution as a C-contiguous ``(frames, channels)`` array, the layout writers take."""
         channels = max(x.shape[1], h.shape[1])
         if channels == 1:  # numpy's result as it is: copying it into place cost 10% of a long job
             return np.convolve(x[:, 0], h[:, 0])[:, None]
-        # channel-major copies: numpy's loop wants contiguous rows, and
-        # strided column access costs as much as the arithmetic
+        # numpy's loop wants contiguous rows, and strided column access costs as much as
+        # the arithmetic: channel-major inputs, each result written into its column
         xt, ht = np.ascontiguousarray(x.T), np.ascontiguousarray(h.T)
-        out = np.empty((channels, x.shape[0] + h.shape[0] - 1), dtype=np.result_type(x, h))
+        out = np.empty((x.shape[0] + h.shape[0] - 1, channels), dtype=np.result_type(x, h))
         for c in range(channels):
-            out[c] = np.convolve(xt[c % xt.shape[0]], ht[c % ht.shape[0]])
-        return out.T
+            out[:, c] = np.convolve(xt[c % xt.shape[0]], ht[c % ht.shape[0]])
+        return out
+
+    def stream(self, h, routes, in_channels, out_channels, dtype=np.float64, n_hint=None, block=None,
+               context=None, plan=None):
+        """Block overlap-add (:class:`~sigconv.compute.engine.BlockOverlapAdd`) with ``block`` checked.
+
+        Each block costs ``(block + m - 1) * m`` multiply-adds and holds as
+        many frames, so a ``block`` given by the user must be at least
+        :data:`sigconv.limits.MIN_BLOCK` and keep the ``m``-tap IR within
+        :data:`sigconv.limits.MAX_PARTITIONS` blocks.
+        """
+        check_block(block, h.shape[0])
+        return super().stream(h, routes, in_channels, out_channels, dtype=dtype, n_hint=n_hint, block=block,
+                              context=context, plan=plan)

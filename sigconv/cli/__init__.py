@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from .process import one_blas_thread, reuse_freed_blocks, shorten_switch_interval
+from .process import (Terminated, collect_garbage_rarely, one_blas_thread, reuse_freed_blocks,
+                      shorten_switch_interval, signals_unwind)
 
 one_blas_thread()  # before anything imports numpy
+
+import os  # noqa: E402
+import sys  # noqa: E402
 
 import click  # noqa: E402
 
@@ -12,7 +16,7 @@ from .. import __version__  # noqa: E402
 from .errors import SigconvGroup  # noqa: E402
 from .options import _remember_debug  # noqa: E402
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 @click.group(cls=SigconvGroup, context_settings={"help_option_names": ["-h", "--help"]}, lazy={
@@ -44,6 +48,69 @@ def main():
       sigconv impulse info samples/room-ir.wav
       sigconv backends
     """
+
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+#: Exit status when standard output cannot be written (an output error).
+OUTPUT_FAILED = 6
+
+
+def run(args: list[str] | None = None) -> None:
+    """The ``sigconv`` program: set up this process, run :data:`main` on ``args``, exit with its status.
+
+    Everything that belongs to the process rather than to a command lives
+    here, not in :data:`main`, which tests and other programs call in their
+    own process: signals unwind the run so that it removes what it made
+    (exit 130 for Ctrl-C, 128 + the number for SIGTERM and SIGHUP),
+    standard output that cannot be written (``/dev/full``, closed) is an
+    ``Error:`` line and exit 6 for every command including ``--help``, and
+    the allocator and GIL settings of :mod:`sigconv.cli.process` apply.
+    """
+    collect_garbage_rarely()
     reuse_freed_blocks()
     shorten_switch_interval()
+    with signals_unwind():
+        status = _status_of(args)
+    sys.exit(status)
+
+
+def _status_of(args: list[str] | None) -> int:
+    debug = "--debug" in (sys.argv[1:] if args is None else args)
+    try:
+        outcome = main.main(args=args, prog_name="sigconv", standalone_mode=False)
+        _flush_standard_output()
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        return INTERRUPTED
+    except Terminated as stop:
+        return 128 + stop.signal_number
+    except BrokenPipeError:
+        _silence_standard_output()
+        return 141
+    except OSError as exc:
+        if debug:
+            raise
+        _silence_standard_output()
+        click.echo(f"Error: writing standard output failed: {exc.strerror or exc}", err=True)
+        return OUTPUT_FAILED
+    return outcome if isinstance(outcome, int) else 0
+
+
+def _flush_standard_output() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _silence_standard_output() -> None:
+    """Point standard output at the null device, so that the flush at exit cannot fail again."""
+    if sys.stdout is None:
+        return
+    with open(os.devnull, "wb") as null:
+        try:
+            os.dup2(null.fileno(), sys.stdout.fileno())
+        except (OSError, ValueError):
+            sys.stdout = None
 

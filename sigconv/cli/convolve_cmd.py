@@ -7,9 +7,10 @@ import click
 from ..compute.modes import MODES
 from ..convolution.mixing import NORMALIZE_CHOICES
 from ..convolution.files import ConvolveJob, ConvolveSettings
+from ..limits import MAX_BLOCK, MAX_PARTITIONS, MIN_BLOCK
 from ..progress import progress_bar
 from .common import report_clipping, report_notes
-from .options import common_options, compute_options, io_options, resolve_output
+from .options import FINITE, FiniteFloat, common_options, compute_options, io_options, resolve_output
 
 
 @click.command(name="convolve")
@@ -18,26 +19,27 @@ from .options import common_options, compute_options, io_options, resolve_output
 @io_options
 @click.option("--mode", type=click.Choice(MODES), default="full", show_default=True,
               help="Output length as in scipy.signal.convolve; full keeps the reverb tail.")
-@click.option("--wet", type=float, default=1.0, show_default=True, help="Linear gain of the convolved signal.")
-@click.option("--dry", type=float, default=0.0, show_default=True,
+@click.option("--wet", type=FINITE, default=1.0, show_default=True, help="Linear gain of the convolved signal.")
+@click.option("--dry", type=FINITE, default=0.0, show_default=True,
               help="Linear gain of the unprocessed input, aligned with the IR's onset.")
-@click.option("--gain", "gain_db", type=float, default=0.0, show_default=True, metavar="DB",
+@click.option("--gain", "gain_db", type=FINITE, default=0.0, show_default=True, metavar="DB",
               help="Level change applied last, in dB.")
 @click.option("--normalize", type=click.Choice(NORMALIZE_CHOICES), default="none", show_default=True,
               help="none: exact LTI output; peak: scale the result to 0 dBFS; ir-energy: scale the IR to unit "
               "energy; rms-match: make the output as loud (RMS) as the input.")
-@click.option("--predelay", "predelay_ms", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--predelay", "predelay_ms", type=FiniteFloat(min=0), default=0.0, show_default=True,
               metavar="MS", help="Delay the wet signal by this many milliseconds.")
 @click.option("--trim-ir", "trim_ir", is_flag=True,
               help="Drop the IR's leading silence (below --trim-db) so that no latency is added.")
-@click.option("--trim-db", type=float, default=-60.0, show_default=True, metavar="DB",
+@click.option("--trim-db", type=FiniteFloat(max=0), default=-60.0, show_default=True, metavar="DB",
               help="Level relative to the IR's peak below which --trim-ir drops leading samples.")
 @click.option("--resample", "resample_ir", is_flag=True,
               help="Resample the IR to the input's sample rate when they differ (its gain is kept).")
 @click.option("--precision", type=click.Choice(["64", "32"]), default="64", show_default=True,
               help="Bits of the float computation.")
 @click.option("--block", type=click.IntRange(min=1), default=None, metavar="FRAMES",
-              help="Experts: engine partition length in frames (default: chosen by the cost model).")
+              help=f"Experts: engine partition length in frames, {MIN_BLOCK} to {MAX_BLOCK} and at least the IR's "
+              f"length / {MAX_PARTITIONS} (default: chosen by the cost model).")
 @compute_options
 @common_options
 def convolve_command(input_path, ir_path, io, mode, backend, wet, dry, gain_db, normalize, predelay_ms, trim_ir,

@@ -12,9 +12,10 @@ from ..deconvolution.lucy import DEFAULT_ITERATIONS
 from ..deconvolution.polydiv import DEFAULT_TOLERANCE
 from ..deconvolution.settings import DEFAULT_REG, METHODS, DeconvolveSettings
 from ..deconvolution.wiener import DEFAULT_SNR_DB
+from ..limits import MAX_ITERATIONS
 from ..progress import progress_bar
 from .common import report_clipping, report_notes
-from .options import _stack, common_options, compute_options, io_options, resolve_output
+from .options import FINITE, _stack, common_options, compute_options, io_options, resolve_output
 
 
 def method_options(fn):
@@ -25,20 +26,21 @@ def method_options(fn):
                      help="wiener: noise-aware inverse; tikhonov: regularised inverse (Kirkeby with --band); "
                      "exact: polynomial division of an exact FIR product; lucy: Richardson-Lucy for "
                      "non-negative data."),
-        click.option("--snr", "snr_db", type=float, default=None, metavar="DB",
+        click.option("--snr", "snr_db", type=FINITE, default=None, metavar="DB",
                      help=f"wiener: the recording's signal-to-noise ratio [default: {DEFAULT_SNR_DB:g}, the low "
                      "end of ordinary recordings: too low blurs a little, too high boosts noise]."),
         click.option("--noise", metavar="FILE",
                      help="wiener: a noise-only recording; the noise and signal spectra are estimated from it "
                      "and from SIGNAL (instead of --snr)."),
-        click.option("--reg", type=float, default=None, metavar="LAMBDA",
+        click.option("--reg", type=FINITE, default=None, metavar="LAMBDA",
                      help=f"tikhonov: λ relative to the kernel's mean power gain [default: {DEFAULT_REG:g}]."),
-        click.option("--band", type=(float, float), default=None, metavar="F1 F2",
+        click.option("--band", type=(FINITE, FINITE), default=None, metavar="F1 F2",
                      help="tikhonov: invert only F1..F2 Hz; outside, λ rises to the kernel's mean power over "
                      "1/3 octave (Kirkeby)."),
-        click.option("--iterations", type=int, default=None, metavar="N",
-                     help=f"lucy: iterations [default: {DEFAULT_ITERATIONS}]; more sharpen and amplify noise."),
-        click.option("--tolerance", type=float, default=None, metavar="X",
+        click.option("--iterations", type=click.IntRange(1, MAX_ITERATIONS), default=None, metavar="N",
+                     help=f"lucy: iterations, 1 to {MAX_ITERATIONS} [default: {DEFAULT_ITERATIONS}]; more sharpen and "
+                     "amplify noise."),
+        click.option("--tolerance", type=FINITE, default=None, metavar="X",
                      help=f"exact: largest remainder, RMS relative to SIGNAL's [default: {DEFAULT_TOLERANCE:g}]; "
                      "above it exit 9."),
     )

@@ -10,19 +10,23 @@ import re
 import click
 
 from ..errors import UsageError
+from ..limits import MAX_CHANNELS
 from ..progress import task_progress
 from .common import report_clipping, report_notes
-from .options import _stack, common_options, compute_options, io_options, resolve_output
+from .options import FINITE, FiniteFloat, _stack, common_options, compute_options, io_options, resolve_output
 
 
 def _numbers(text: str | None, option: str) -> list[float] | None:
-    """``"1.2,0.9"`` as floats, or a UsageError naming the option."""
+    """``"1.2,0.9"`` as finite floats, or a UsageError naming the option."""
     if text is None:
         return None
     try:
-        return [float(part) for part in text.split(",")]
+        numbers = [float(part) for part in text.split(",")]
     except ValueError:
         raise UsageError(f"{option} takes numbers separated by commas, not {text!r}") from None
+    if not all(math.isfinite(number) for number in numbers):
+        raise UsageError(f"{option} takes finite numbers, not {text!r}")
+    return numbers
 
 
 def _level_db(text: str) -> float:
@@ -31,6 +35,8 @@ def _level_db(text: str) -> float:
     if not match:
         raise UsageError(f"--amplitude takes a level such as -6dB or a linear factor such as 0.5, not {text!r}")
     value = float(match.group(1))
+    if not math.isfinite(value):
+        raise UsageError(f"--amplitude must be a finite level, not {text!r}")
     if match.group(2):
         return value
     if not 0 < value <= 1:
@@ -52,7 +58,7 @@ def output_options(fn):
                      help="Output format: wav, flac, aiff, csv... (default: from the extension; wav for -)."),
         click.option("--subtype", metavar="SUBTYPE",
                      help="Output sample type: FLOAT (default for WAV), DOUBLE, PCM_24, PCM_16..."),
-        click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=48000.0, show_default=True,
+        click.option("--rate", type=FiniteFloat(min=0, min_open=True), default=48000.0, show_default=True,
                      metavar="HZ", help="Sample rate."),
     )
     @functools.wraps(fn)
@@ -78,16 +84,16 @@ def impulse_group():
 
 @impulse_group.command(name="sweep")
 @output_options
-@click.option("--duration", type=float, default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--duration", type=FINITE, default=10.0, show_default=True, metavar="SECONDS",
               help="Length of the sweep (without the silence); longer sweeps give more signal-to-noise ratio.")
-@click.option("--f0", type=float, default=20.0, show_default=True, metavar="HZ", help="Start frequency.")
-@click.option("--f1", type=float, default=20000.0, show_default=True, metavar="HZ",
+@click.option("--f0", type=FINITE, default=20.0, show_default=True, metavar="HZ", help="Start frequency.")
+@click.option("--f1", type=FINITE, default=20000.0, show_default=True, metavar="HZ",
               help="Stop frequency, at most the Nyquist frequency (rate / 2).")
 @click.option("--amplitude", default="-6dB", show_default=True, metavar="LEVEL",
               help="Peak level: dB (-6dB) or a linear factor (0.5).")
 @click.option("--fade", default="0.1,0.02", show_default=True, metavar="IN[,OUT]",
               help="Seconds of half-Hann fade-in and fade-out (one value: both).")
-@click.option("--silence", type=float, default=2.0, show_default=True, metavar="SECONDS",
+@click.option("--silence", type=FINITE, default=2.0, show_default=True, metavar="SECONDS",
               help="Trailing silence, to record the system's decay: make it longer than its reverberation.")
 @click.option("--inverse", metavar="FILE", help="Also write the inverse filter (time-reversed, 6 dB/octave envelope).")
 @common_options
@@ -127,9 +133,9 @@ def sweep_command(target, rate, duration, f0, f1, amplitude, fade, silence, inve
 @click.argument("recording", metavar="RECORDING")
 @click.argument("sweep", metavar="SWEEP")
 @io_options
-@click.option("--length", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--length", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Longest IR to keep (default: all the recording holds after the sweep).")
-@click.option("--keep-predelay", type=click.FloatRange(min=0), default=0.002, show_default=True, metavar="SECONDS",
+@click.option("--keep-predelay", type=FiniteFloat(min=0), default=0.002, show_default=True, metavar="SECONDS",
               help="Time kept before the direct sound when the start is trimmed.")
 @click.option("--trim-start/--no-trim-start", default=True, show_default=True,
               help="Start the IR just before the direct sound (else: when the sweep started playing).")
@@ -184,21 +190,21 @@ def measure_command(recording, sweep, io, length, keep_predelay, trim_start, tri
 @impulse_group.command(name="synth")
 @click.argument("kind", metavar="KIND")
 @output_options
-@click.option("--channels", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--channels", type=click.IntRange(1, MAX_CHANNELS), default=1, show_default=True,
               help="Channels (reverb: decorrelated; others: the same kernel in each).")
-@click.option("--seconds", type=click.FloatRange(min=0), default=None, help="delay: the delay (fractions of a sample too).")
+@click.option("--seconds", type=FiniteFloat(min=0), default=None, help="delay: the delay (fractions of a sample too).")
 @click.option("--rt60", metavar="SECONDS[,...]",
               help="reverb: reverberation time, or 7 comma-separated values for the octave bands 125 Hz to 8 kHz.")
-@click.option("--predelay", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+@click.option("--predelay", type=FiniteFloat(min=0), default=None, metavar="SECONDS",
               help="reverb: silence before the tail.")
-@click.option("--seed", type=int, default=None, help="reverb: seed of the noise, for a repeatable result.")
-@click.option("--length", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="reverb: seed of the noise, for a repeatable result.")
+@click.option("--length", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
               help="dirac, reverb: length (reverb default: 1.5 x the longest RT60).")
 @click.option("--cutoff", metavar="HZ[,HZ]", help="lowpass, highpass: cut-off; bandpass, bandstop: LOW,HIGH.")
 @click.option("--taps", type=click.IntRange(min=1), default=None,
               help="Filters: length (default 255; odd for highpass/bandstop); moving-average: its length.")
 @click.option("--window", default=None, metavar="NAME", help="Filters: design window (default hamming).")
-@click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--sigma", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
               help="gaussian: standard deviation.")
 @common_options
 def synth_command(kind, target, rate, channels, seconds, rt60, predelay, seed, length, cutoff, taps, window, sigma,
@@ -254,7 +260,7 @@ def synth_command(kind, target, rate, channels, seconds, rt60, predelay, seed, l
               help="Also draw waveform, energy decay with its fitted lines, magnitude and decay times into a PNG "
               "(needs matplotlib: pip install 'sigconv[plot]').")
 @click.option("--input-format", metavar="FMT", help="Format of IR when neither name nor content tells it (e.g. csv).")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="HZ",
+@click.option("--rate", type=FiniteFloat(min=0, min_open=True), metavar="HZ",
               help="Sample rate of a CSV IR that has no time column.")
 @common_options
 def info_command(ir_path, as_json, plot, input_format, rate, quiet):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from dataclasses import dataclass
 
@@ -10,7 +11,38 @@ import click
 
 from ..errors import UsageError
 
-__all__ = ["common_options", "io_options", "IOOptions", "resolve_output", "compute_options"]
+__all__ = ["FiniteFloat", "FINITE", "common_options", "io_options", "IOOptions", "resolve_output",
+           "compute_options"]
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinity, and optionally values outside ``min``..``max``.
+
+    ``click.FloatRange`` lets ``nan`` through every bound (comparisons with
+    NaN are false) and ``inf`` through a missing upper bound; every float
+    option of sigconv takes this type instead, so a non-finite value is a
+    usage error (exit 2) that names the option.
+
+    Examples
+    --------
+    >>> FiniteFloat(min=0).convert("2.5", None, None)
+    2.5
+    """
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = value if isinstance(value, float) else click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give an ordinary number", param, ctx)
+        return super().convert(number, param, ctx)
+
+    def _describe_range(self) -> str:
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
+
+#: Any finite float.
+FINITE = FiniteFloat()
 
 
 def _stack(*decorators):
@@ -91,7 +123,7 @@ def io_options(fn):
         ),
         click.option(
             "--rate",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteFloat(min=0, min_open=True),
             metavar="HZ",
             help="Sample rate of CSV inputs that have no time column.",
         ),

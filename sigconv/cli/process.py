@@ -1,4 +1,4 @@
-"""Process-wide tuning for the command-line process: BLAS threads, glibc's allocator, the GIL switch interval.
+"""What the command-line process sets for itself: signals, BLAS threads, glibc's allocator, the GIL switch interval.
 
 A streaming job allocates and frees the same few block sizes (hundreds of
 kilobytes to a few megabytes) thousands of times. glibc serves them with
@@ -13,11 +13,65 @@ library should not change its host process's allocator.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import os
+import signal
 import sys
+from collections.abc import Iterator
 
-__all__ = ["reuse_freed_blocks", "one_blas_thread", "shorten_switch_interval"]
+__all__ = ["reuse_freed_blocks", "one_blas_thread", "shorten_switch_interval", "collect_garbage_rarely", "Terminated",
+           "signals_unwind"]
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM, SIGHUP): raised in the main thread so every cleanup runs.
+
+    A :class:`BaseException`, as :class:`KeyboardInterrupt` is, so that no
+    ``except Exception`` on the way swallows it.
+
+    Attributes
+    ----------
+    signal_number : int
+    """
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+
+
+#: Signals turned into an exception: the run unwinds, removing what it made, and exits 128 + the number.
+UNWINDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _unwind(signal_number: int, _frame) -> None:
+    # further signals wait until the cleanups of this one have run
+    for number in (*UNWINDING_SIGNALS, signal.SIGINT):
+        signal.signal(number, signal.SIG_IGN)
+    if signal_number == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signal_number)
+
+
+@contextlib.contextmanager
+def signals_unwind() -> Iterator[None]:
+    """Within the block, SIGTERM, SIGHUP and SIGINT unwind the main thread and SIGXFSZ is ignored.
+
+    Python's default handlers would kill the process on SIGTERM or SIGHUP
+    without running ``finally`` blocks, and a second Ctrl-C could cut a
+    cleanup short. With SIGXFSZ ignored, a write past ``ulimit -f`` fails
+    with ``EFBIG`` (an output error) instead of killing the process.
+    """
+    numbers = (*UNWINDING_SIGNALS, signal.SIGINT) + ((signal.SIGXFSZ,) if hasattr(signal, "SIGXFSZ") else ())
+    previous = {number: signal.getsignal(number) for number in numbers}
+    for number in numbers:
+        signal.signal(number, signal.SIG_IGN if number == getattr(signal, "SIGXFSZ", None) else _unwind)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 #: Variables that set the thread pools of the BLAS libraries numpy may be built on.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -64,3 +118,19 @@ SWITCH_INTERVAL = 0.0002
 def shorten_switch_interval() -> None:
     """Set :data:`SWITCH_INTERVAL` for this process (the CLI's, never the library's)."""
     sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+#: Allocations between the cycle collector's youngest-generation passes in the command-line process.
+GC_THRESHOLD = 50_000
+
+
+def collect_garbage_rarely() -> None:
+    """Run the cycle collector every :data:`GC_THRESHOLD` allocations instead of Python's 700.
+
+    Importing numpy, click and sigconv makes tens of thousands of objects,
+    none of them garbage: with the default threshold the collector ran 52
+    times over them in every command (11 + 12 ms of a 64-tap FIR job on a
+    busy machine); with this one, not once. Cycles that do become garbage
+    are still collected, in larger batches.
+    """
+    gc.set_threshold(GC_THRESHOLD, 20, 20)

@@ -454,7 +454,8 @@ class BlockOverlapAdd(StreamEngine):
         y[: self.taps - 1] += self._tail
         frames = x.shape[0]
         self._tail = y[frames:].copy()
-        return y[:frames]
+        # a view of a block much shorter than the IR would keep the whole (frames + taps - 1) result alive
+        return y[:frames] if frames >= self.taps else y[:frames].copy()
 
     def push(self, block: np.ndarray) -> np.ndarray:
         outputs = [self._convolve_block(block[s : s + self.block]) for s in range(0, block.shape[0], self.block)]

@@ -9,7 +9,7 @@ from ..backends.registry import AUTO
 from ..compute.context import resolve_context
 from ..compute.modes import check_mode, mode_slice
 from ..errors import UsageError
-from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir
+from .mixing import POST_NORMALIZATIONS, check_levels, check_normalize, post_gain, prepare_ir
 from ..compute.resampling import ir_at_rate
 from ..compute.routing import channel_routing, routes_for, sum_paths
 from ..signal import Signal
@@ -120,7 +120,10 @@ def convolve(
     IncompatibleSignalsError
         Channel counts that cannot be routed.
     UsageError, BackendUnavailableError
-        Bad `mode`, `normalize` or `precision`; unknown or unavailable `backend`.
+        Bad `mode`, `normalize` or `precision`; non-finite or absurd `wet`,
+        `dry`, `gain_db` (beyond :data:`sigconv.limits.MAX_LINEAR_GAIN` and
+        :data:`sigconv.limits.MAX_GAIN_DB`) or `predelay`; unknown or
+        unavailable `backend`.
 
     Notes
     -----
@@ -140,9 +143,11 @@ def convolve(
     """
     check_mode(mode)
     check_normalize(normalize)
+    check_levels(wet, dry, gain_db)
     dtype = dtype_for_precision(precision)
-    if predelay < 0:
-        raise UsageError(f"predelay must be zero or more samples, not {predelay}")
+    if not (np.isfinite(predelay) and predelay >= 0 and predelay == int(predelay)):
+        raise UsageError(f"predelay must be a whole number of samples, zero or more, not {predelay!r}")
+    predelay = int(predelay)
     one_dimensional = np.ndim(x) == 1 and np.ndim(h) == 1
     xs = as_frames(x, "signal", dtype)
     hs = as_frames(h, "impulse response", dtype)

@@ -12,7 +12,6 @@ take a second pass over a temporary float file.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,15 +25,17 @@ from ..compute.modes import ModeWindow, check_mode
 from ..compute.resampling import ir_at_rate
 from ..compute.routing import channel_routing, routes_for
 from ..errors import UsageError
-from ..io import read
 from ..io.formats import output_format, output_subtype
 from ..io.options import FileOptions
+from ..io.atomic import scratch_path
 from ..io.pump import READ_BLOCK, stream_through
-from ..io.stream import block_peak, open_reader, open_writer
+from ..io.stream import block_peak, open_reader, open_writer, read_whole
 from ..io.writing import WriteReport
+from ..limits import check_block
 from ..options import gather
 from ..validation import dtype_for_precision
-from .mixing import POST_NORMALIZATIONS, check_normalize, post_gain, prepare_ir, trim_leading_silence
+from .mixing import (POST_NORMALIZATIONS, check_convolve_options, check_normalize, post_gain, prepare_ir,
+                     trim_leading_silence)
 
 __all__ = ["convolve_file", "ConvolveJob", "ConvolveReport", "ConvolveSettings"]
 
@@ -75,6 +76,7 @@ class ConvolveSettings:
         check_mode(self.mode)
         check_normalize(self.normalize)
         dtype_for_precision(self.precision)
+        check_convolve_options(self.wet, self.dry, self.gain_db, self.predelay_ms, self.trim_db, self.block)
         if self.predelay_ms < 0:
             raise UsageError(f"--predelay must be zero or more milliseconds, not {self.predelay_ms:g}")
         if self.block is not None and self.block < 1:
@@ -98,6 +100,8 @@ class ConvolveReport:
 
 def _engine_for(backend: str, h, routes, in_ch, out_ch, dtype, n_hint, block, context):
     from ..backends.planner import choose_backend
+
+    check_block(block, h.shape[0])
 
     workload = Workload("convolve", n_hint, h.shape[0], in_ch, out_ch, len(routes), np.dtype(dtype).name,
                         partition=block)
@@ -197,7 +201,7 @@ class ConvolveJob:
         report = ConvolveReport()
         reader = open_reader(self.input_path, f.input_format, f.rate, dtype)
         try:
-            ir = read(self.ir_path, format=f.input_format, rate=f.rate, dtype=dtype)
+            ir = read_whole(self.ir_path, f.input_format, f.rate, dtype, "the impulse response")
             routing = channel_routing(reader.channels, ir.channels)
             h = ir_at_rate(ir, reader.rate, s.resample_ir)
             if ir.rate != reader.rate:
@@ -244,15 +248,15 @@ class ConvolveJob:
         s, f = self.settings, self.files
         stats = {"peak": 0.0, "output_energy": 0.0, "output_samples": 0, "input_energy": 0.0, "input_samples": 0}
         folder = None if self.output == "-" else os.path.dirname(os.path.abspath(self.output))
-        with tempfile.TemporaryDirectory(prefix=".sigconv-", dir=folder) as scratch:
-            raw = os.path.join(scratch, "unscaled.wav")
+        with scratch_path(folder) as raw:
             float_subtype = "DOUBLE" if dtype == np.float64 else "FLOAT"
-            with open_writer(raw, reader.rate, out_channels, subtype=float_subtype) as first:
+            with open_writer(raw, reader.rate, out_channels, format="WAV", subtype=float_subtype,
+                             atomic=False) as first:
                 stream_through(reader, engine, ModeWindow(s.mode, taps), _StatsWriter(first, stats), progress,
                                report, stats, io_threads=context.io_threads)
             scale = dtype.type(post_gain(s.normalize, s.gain_db, stats["peak"], stats["output_energy"],
                                          stats["output_samples"], stats["input_energy"], stats["input_samples"]))
-            unscaled = open_reader(raw, dtype=dtype)
+            unscaled = open_reader(raw, "WAV", dtype=dtype)
             try:
                 with open_writer(self.output, reader.rate, out_channels, format=f.format, subtype=f.subtype,
                                  source_subtype=reader.subtype, protect=self._inputs, dtype=dtype) as writer:

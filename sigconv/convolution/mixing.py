@@ -6,6 +6,7 @@ import numpy as np
 
 from ..compute.onsets import ir_onset
 from ..errors import UsageError
+from ..limits import check_block, check_finite, check_frames, check_gain_db, check_ir_memory, check_linear_gain
 
 __all__ = [
     "NORMALIZE_CHOICES",
@@ -13,6 +14,8 @@ __all__ = [
     "db_to_gain",
     "normalize_peak",
     "check_normalize",
+    "check_levels",
+    "check_convolve_options",
     "trim_leading_silence",
     "prepare_ir",
     "post_gain",
@@ -29,6 +32,54 @@ def check_normalize(normalize: str) -> str:
     if normalize not in NORMALIZE_CHOICES:
         raise UsageError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, not {normalize!r}")
     return normalize
+
+
+def check_levels(wet: float = 1.0, dry: float = 0.0, gain_db: float = 0.0) -> None:
+    """Refuse a non-finite or absurd ``wet``, ``dry`` or ``gain_db`` (:class:`UsageError`).
+
+    The bounds are :data:`sigconv.limits.MAX_LINEAR_GAIN` and
+    :data:`sigconv.limits.MAX_GAIN_DB`, so no gain turns finite samples
+    into infinities.
+
+    Examples
+    --------
+    >>> check_levels(wet=float("nan"))
+    Traceback (most recent call last):
+    ...
+    sigconv.errors.UsageError: --wet must be a finite number, not nan
+    """
+    check_linear_gain(wet, "--wet")
+    check_linear_gain(dry, "--dry")
+    check_gain_db(gain_db)
+
+
+def check_convolve_options(wet: float = 1.0, dry: float = 0.0, gain_db: float = 0.0, predelay_ms: float = 0.0,
+                           trim_db: float | None = None, block: int | None = None) -> None:
+    """Refuse bad values of the options of a file convolution before any file is opened.
+
+    Checks the levels (:func:`check_levels`), that the pre-delay in
+    milliseconds and ``trim_db`` are finite (``trim_db`` at most 0 dB) and
+    that ``block`` lies within :data:`sigconv.limits.MIN_BLOCK` and
+    :data:`sigconv.limits.MAX_BLOCK`.
+
+    Raises
+    ------
+    UsageError
+        Naming the option and its bound.
+    """
+    check_levels(wet, dry, gain_db)
+    if check_finite(predelay_ms, "--predelay", " of milliseconds") < 0:
+        raise UsageError(f"--predelay must be zero or more milliseconds, not {predelay_ms:g}")
+    if trim_db is not None:
+        check_trim_db(trim_db)
+    check_block(block)
+
+
+def check_trim_db(threshold_db: float) -> float:
+    """A finite level at or below 0 dB relative to the IR's peak (``--trim-db``)."""
+    if check_finite(threshold_db, "--trim-db", " of dB") > 0:
+        raise UsageError(f"--trim-db is relative to the IR's peak, so it must be 0 dB or below, not {threshold_db:g}")
+    return float(threshold_db)
 
 
 def db_to_gain(db: float) -> float:
@@ -64,7 +115,7 @@ def trim_leading_silence(h: np.ndarray, threshold_db: float) -> tuple[np.ndarray
     >>> trimmed.tolist(), removed
     ([0.5, 1.0], 2)
     """
-    removed = ir_onset(h, threshold_db)
+    removed = ir_onset(h, check_trim_db(threshold_db))
     return h[removed:], removed
 
 
@@ -104,7 +155,19 @@ def prepare_ir(
     numpy.ndarray
         ``(m + predelay, channels)`` IR, same dtype (``h`` itself when
         there is nothing to fold in).
+
+    Raises
+    ------
+    UsageError
+        Non-finite or absurd levels; a pre-delay that makes the IR longer
+        than :data:`sigconv.limits.MAX_FRAMES` or than memory holds.
+    InvalidSignalError
+        The IR itself needs more memory than a job may hold.
     """
+    check_levels(wet, dry, gain_db)
+    check_ir_memory(h.shape[0], h.shape[1], itemsize=h.dtype.itemsize)
+    if predelay:
+        _check_predelay(h, predelay)
     dtype = h.dtype
     if wet == 1 and not dry and not predelay and not gain_db and normalize in ("none", *POST_NORMALIZATIONS):
         return h  # nothing to fold in: the IR as it is
@@ -121,6 +184,17 @@ def prepare_ir(
     if gain_db and normalize not in POST_NORMALIZATIONS:
         out *= dtype.type(db_to_gain(gain_db))
     return out
+
+
+def _check_predelay(h: np.ndarray, predelay: int) -> None:
+    """Refuse a pre-delay that would make the IR too long to hold, with the figure."""
+    if predelay < 0:
+        raise UsageError(f"the pre-delay must be zero or more samples, not {predelay}")
+    remedy = "give a shorter --predelay"
+    frames = check_frames(h.shape[0] + predelay, f"the impulse response with a pre-delay of {predelay} samples",
+                          remedy)
+    check_ir_memory(frames, h.shape[1], f"the impulse response with a pre-delay of {predelay} samples",
+                    itemsize=h.dtype.itemsize, error=UsageError, remedy=remedy)
 
 
 def post_gain(normalize: str, gain_db: float, output_peak: float, output_energy: float, output_samples: int,

@@ -26,6 +26,8 @@ from ..backends.registry import AUTO
 from ..compute.context import ExecutionContext, resolve_context
 from ..compute.routing import ROUTING_HELP, channel_routing
 from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning
+from ..limits import (ARRAY_MEMORY_FACTOR, GENERATED_MEMORY_FACTOR, check_frames, check_ir_memory,
+                      check_memory)
 from ..validation import as_frames
 from .inverse import InverseFilter, design_inverse, kirkeby_profile, null_message, spectral_nulls
 from .lucy import check_non_negative, richardson_lucy
@@ -77,8 +79,10 @@ def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = Fals
     IncompatibleSignalsError
         Anything but a mono kernel or one channel per signal channel.
     InvalidSignalError
-        An all-zero kernel (column).
+        An all-zero kernel (column), or one too large to hold while
+        deconvolving (:func:`sigconv.limits.check_ir_memory`).
     """
+    check_ir_memory(h.shape[0], h.shape[1], "the kernel", itemsize=h.dtype.itemsize)
     if h.shape[1] not in (1, signal_channels):
         raise IncompatibleSignalsError(
             f"cannot deconvolve a signal with {signal_channels} channels by a kernel with {h.shape[1]}: "
@@ -91,6 +95,18 @@ def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = Fals
         raise InvalidSignalError(f"{which} all zeros: nothing can be deconvolved by it; check the kernel file")
     shared = channel_routing(signal_channels, h.shape[1]) == "shared"
     return np.repeat(h, signal_channels, axis=1) if shared and per_channel else h
+
+
+def _check_size(frames: int, channels: int, settings: DeconvolveSettings, rate: float | None) -> None:
+    """Refuse an output (with the kernel's length) longer than the frame limit or than memory holds.
+
+    ``exact`` and ``lucy`` hold several arrays of that length per channel,
+    the others one or two.
+    """
+    what, remedy = "the deconvolved signal", "give a shorter --length"
+    check_frames(frames, what, remedy, rate)
+    factor = ARRAY_MEMORY_FACTOR if settings.streams else GENERATED_MEMORY_FACTOR
+    check_memory(float(frames) * channels, factor, what, remedy)
 
 
 def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | None, noise_psd=None,
@@ -271,6 +287,7 @@ def deconvolve(
     y = as_frames(signal, "signal")
     h = kernel_columns(as_frames(kernel, "kernel"), y.shape[1], per_channel=noise is not None)
     frames = output_length(parse_length(settings.length, rate), y.shape[0], h.shape[0])
+    _check_size(frames + h.shape[0], y.shape[1], settings, rate)
     context = resolve_context(context)
     chosen, ops = deconvolution_backend(settings.backend, y.shape[0], h.shape[0], y.shape[1], settings.dtype,
                                         context)

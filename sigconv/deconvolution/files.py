@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -27,10 +25,10 @@ import numpy as np
 from ..compute.context import ExecutionContext, resolve_context
 from ..compute.resampling import ir_at_rate, resample
 from ..errors import IncompatibleSignalsError, SpectralNullWarning, UsageError
-from ..io import read
 from ..io.options import FileOptions
+from ..io.atomic import scratch_path
 from ..io.pump import READ_BLOCK, stream_through
-from ..io.stream import open_reader, open_writer, read_all
+from ..io.stream import open_reader, open_writer, read_all, read_whole
 from ..io.writing import WriteReport
 from ..options import gather
 from ..signal import check_same_rate
@@ -119,7 +117,7 @@ def _quantization_step(subtype: str | None) -> float:
 
 def _read_at(path: str, rate_to: float, what: str, resample_it: bool, files: FileOptions, notes) -> np.ndarray:
     """A whole input at ``rate_to``: resampled where asked, else an error when rates differ."""
-    source = read(path, format=files.input_format, rate=files.rate)
+    source = read_whole(path, files.input_format, files.rate, np.float64, f"the {what}")
     if source.rate == rate_to:
         return source.data
     if not resample_it:
@@ -307,13 +305,13 @@ class DeconvolveJob:
                     welch.add(block)
                 again = open_reader(reader.name, self.files.input_format, self.files.rate, dtype)
             else:
-                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix=".sigconv-"))
-                spool = os.path.join(scratch, "signal.wav")
-                with open_writer(spool, reader.rate, reader.channels, subtype="DOUBLE") as writer:
+                spool = stack.enter_context(scratch_path())
+                with open_writer(spool, reader.rate, reader.channels, format="WAV", subtype="DOUBLE",
+                                 atomic=False) as writer:
                     for block in reader.blocks(READ_BLOCK):
                         welch.add(block)
                         writer.write(block)
-                again = open_reader(spool, dtype=dtype)
+                again = open_reader(spool, "WAV", dtype=dtype)
                 again.name, again.subtype = "-", reader.subtype
             stack.callback(again.close)
             yield again
@@ -336,11 +334,12 @@ class DeconvolveJob:
                 recording = Welch(segment, reader.channels, ops)
                 source = stack.enter_context(self._replayable(reader, recording, dtype))
                 noise_psd, recording_psd = noise_welch.density(reader.rate), recording.density(reader.rate)
+            # a spooled standard input has a length by now, as a file has from the start
             inverse = inverse_filter(h, settings, reader.rate, noise_psd, recording_psd, segment,
-                                     span=reader.frames, ops=ops)
+                                     span=source.frames, ops=ops)
             report.inverse_taps, report.delay = inverse.taps.shape[0], inverse.delay
             report.truncation_db = inverse.truncation_db
-            message = truncation_warning(inverse, reader.rate, length_known=reader.frames is not None)
+            message = truncation_warning(inverse, reader.rate, length_known=source.frames is not None)
             if message:
                 report.warnings.append(message)
             engine = inverse_engine(inverse, reader.channels, dtype, source.frames, backend, context)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidSignalError
+from ..limits import check_iterations
 
 __all__ = ["DEFAULT_ITERATIONS", "NEGATIVE_TOLERANCE", "check_non_negative", "richardson_lucy"]
 
 #: Default ``--iterations``: scikit-image's default too. RL converges slowly;
 #: stopping early is its regularisation (more iterations sharpen, and amplify noise).
+#: At most :data:`sigconv.limits.MAX_ITERATIONS`.
 DEFAULT_ITERATIONS = 50
 #: Negative samples down to this fraction of the peak are taken as round-off
 #: (an FFT convolution of non-negative data leaves some) and set to 0.
@@ -54,7 +56,8 @@ def richardson_lucy(y: np.ndarray, h: np.ndarray, n: int, iterations: int = DEFA
     """``iterations`` Richardson–Lucy steps for a length-``n`` ``x`` with ``y ≈ x ⊗ h`` (1-D, non-negative).
 
     Starts from the flat estimate with the data's total (``sum(y) / (n
-    sum(h))``); all-zero data give all zeros. ``y`` and ``h`` are host
+    sum(h))``); all-zero data give all zeros. ``iterations`` is 1 to
+    :data:`sigconv.limits.MAX_ITERATIONS`. ``y`` and ``h`` are host
     arrays; the iterations run through ``ops`` (default: NumPy and
     scipy.fft) and the estimate comes back on the host.
 
@@ -65,6 +68,7 @@ def richardson_lucy(y: np.ndarray, h: np.ndarray, n: int, iterations: int = DEFA
     >>> np.round(richardson_lucy(y, np.array([0.5, 0.5]), 5, 2000), 3).tolist()
     [0.0, 4.0, 0.0, 0.0, 1.0]
     """
+    check_iterations(iterations)
     if ops is None:
         from ..compute.ops import ArrayOps
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backends.registry import AUTO
-from ..errors import IncompatibleSignalsError, UsageError
+from ..errors import IncompatibleSignalsError, InvalidSignalError, UsageError
+from ..limits import check_finite, check_frames, check_iterations
 from ..validation import dtype_for_precision
 from .lucy import DEFAULT_ITERATIONS
 from .polydiv import DEFAULT_TOLERANCE
@@ -106,21 +107,19 @@ class DeconvolveSettings:
             raise UsageError("--snr and --noise both set Wiener's noise level; give one of them")
         dtype_for_precision(self.precision)
         if method == "wiener":
-            snr_db = DEFAULT_SNR_DB if self.snr_db is None else float(self.snr_db)
-            if not np.isfinite(snr_db):
-                raise UsageError(f"--snr must be a finite number of dB, not {snr_db}")
+            snr_db = DEFAULT_SNR_DB if self.snr_db is None else check_finite(self.snr_db, "--snr", " of dB")
             return dataclasses.replace(self, snr_db=None if self.noise else snr_db)
         if method == "tikhonov":
-            reg = DEFAULT_REG if self.reg is None else float(self.reg)
-            if not (reg > 0 and np.isfinite(reg)):
+            reg = DEFAULT_REG if self.reg is None else check_finite(self.reg, "--reg")
+            if not reg > 0:
                 raise UsageError(f"--reg must be a positive number (λ relative to the kernel's power), not {reg:g}")
             return dataclasses.replace(self, reg=reg, band=_check_band(self.band, rate))
         if method == "lucy":
-            iterations = DEFAULT_ITERATIONS if self.iterations is None else int(self.iterations)
-            if iterations < 1:
-                raise UsageError(f"--iterations must be 1 or more, not {iterations}")
-            return dataclasses.replace(self, iterations=iterations)
-        tolerance = DEFAULT_TOLERANCE if self.tolerance is None else float(self.tolerance)
+            iterations = DEFAULT_ITERATIONS if self.iterations is None else self.iterations
+            if isinstance(iterations, float) and not iterations.is_integer():
+                raise UsageError(f"--iterations must be a whole number, not {iterations:g}")
+            return dataclasses.replace(self, iterations=check_iterations(int(check_finite(iterations, "--iterations"))))
+        tolerance = DEFAULT_TOLERANCE if self.tolerance is None else check_finite(self.tolerance, "--tolerance")
         if not tolerance > 0:
             raise UsageError(f"--tolerance must be a positive fraction of the signal's RMS, not {tolerance:g}")
         return dataclasses.replace(self, tolerance=tolerance)
@@ -129,7 +128,7 @@ class DeconvolveSettings:
 def _check_band(band, rate):
     if band is None:
         return None
-    low, high = (float(f) for f in band)
+    low, high = (check_finite(f, "--band", " of Hz") for f in band)
     if rate is None:
         raise UsageError("--band is in Hz, so it needs the sample rate: pass rate=")
     if not (0 <= low < high):
@@ -177,7 +176,7 @@ def parse_length(length, rate: float | None) -> int | None:
             )
     if frames < 1:
         raise UsageError(f"--length must be at least one frame, not {length!r}")
-    return frames
+    return check_frames(frames, f"--length {length}", "give a shorter --length", rate)
 
 
 def output_length(requested: int | None, signal_frames: int, taps: int) -> int:
@@ -185,16 +184,25 @@ def output_length(requested: int | None, signal_frames: int, taps: int) -> int:
 
     Raises
     ------
+    InvalidSignalError
+        The signal is empty: there is nothing to deconvolve.
     IncompatibleSignalsError
-        No length given and the kernel is longer than the signal.
+        No length given and the signal is shorter than the kernel, so it
+        cannot be a full product with it.
+
+    Examples
+    --------
+    >>> output_length(None, 100, 11), output_length(40, 100, 11)
+    (90, 40)
     """
+    if signal_frames == 0:
+        raise InvalidSignalError("the signal is empty (0 frames): there is nothing to deconvolve")
     if requested is not None:
         return requested
-    frames = signal_frames - taps + 1
-    if frames < 1:
+    if signal_frames < taps:
         raise IncompatibleSignalsError(
-            f"the signal has {signal_frames} frames and the kernel {taps}, so the default output length "
-            f"(signal - kernel + 1 = {frames}) is empty; are the signal and the kernel the right way round? "
-            "Give --length to choose a length"
+            f"the signal ({signal_frames} frames) is shorter than the kernel ({taps} frames), so it is no full "
+            "product with that kernel and the default output length (signal - kernel + 1 frames) is empty; are the "
+            "signal and the kernel the right way round? Give --length to choose a length anyway"
         )
-    return frames
+    return signal_frames - taps + 1

@@ -139,8 +139,9 @@ def lundeby(h: np.ndarray, rate: float) -> Lundeby | None:
     Returns
     -------
     Lundeby or None
-        None where the response does not decay by 10 dB above its noise (or
-        is silent).
+        None where the response does not decay by 10 dB above its noise, is
+        silent, or is shorter than three 10 ms intervals (the first fit
+        needs at least two of them after the peak).
 
     Examples
     --------
@@ -162,6 +163,8 @@ def lundeby(h: np.ndarray, rate: float) -> Lundeby | None:
         return Lundeby(last, 0.0, -math.inf, math.nan, math.inf)
     width = max(1, int(round(0.01 * rate)))
     times, env = _interval_means(e, width, rate)
+    if env.size < 3:  # shorter than a few 10 ms intervals: no decay to fit a line to
+        return None
     levels = _db(env)
     noise_db = float(_db(tail.mean()))
     peak = int(np.argmax(env))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ from ..backends.registry import AUTO
 from ..errors import OutputError
 from ..io import WriteReport, read, write
 from ..io.formats import output_format
+from ..io.writing import write_together
 from ..signal import Signal, check_same_rate
 from .info import ImpulseInfo, impulse_info
 from .measure import DEFAULT_MAX_ORDER, DEFAULT_PREDELAY, IRMeasurement, measure_ir
@@ -79,18 +81,28 @@ def measure_ir_file(recording: str, sweep: str, destination: str, *, harmonics_d
     result = measure_ir(signal.data, played.data, signal.rate, length=length, trim_start=trim_start,
                         keep_predelay=keep_predelay, trim_end=trim_end, max_order=max_order, backend=backend,
                         context=context, progress=progress)
-    protect = [recording, sweep]
     fmt = output_format(destination, format)
-    report = write(destination, Signal(result.ir, signal.rate), format=fmt, subtype=subtype, protect=protect)
+    outputs = [(destination, Signal(result.ir, signal.rate), fmt, subtype)]
+    made_folder = False
     if harmonics_dir is not None and result.harmonics:
         if os.path.exists(harmonics_dir) and not os.path.isdir(harmonics_dir):
             raise OutputError(f"--harmonics {harmonics_dir!r} is a file; give a folder")
-        os.makedirs(harmonics_dir, exist_ok=True)
         extension = os.path.splitext(destination)[1] if destination != "-" and format is None else ""
         extension = extension or (f".{fmt.lower()}" if fmt != "WAV" else ".wav")
-        for order, data in result.harmonics.items():
-            write(os.path.join(harmonics_dir, f"harmonic-{order}{extension}"), Signal(data, signal.rate), format=fmt,
-                  subtype=subtype, protect=protect + [destination])
+        outputs += [(os.path.join(harmonics_dir, f"harmonic-{order}{extension}"), Signal(data, signal.rate), fmt,
+                     subtype) for order, data in result.harmonics.items()]
+        made_folder = not os.path.isdir(harmonics_dir)
+        try:
+            os.makedirs(harmonics_dir, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot make the folder {harmonics_dir!r}: {exc.strerror}") from exc
+    try:
+        report = write_together(outputs, protect=[recording, sweep])[0]
+    except BaseException:
+        if made_folder:
+            with contextlib.suppress(OSError):
+                os.rmdir(harmonics_dir)
+        raise
     return result, report
 
 

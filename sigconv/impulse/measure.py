@@ -35,6 +35,7 @@ from ..compute.frames import zero_padded_slice
 from ..compute.inverses import regularised_inverse
 from ..compute.onsets import ir_onset
 from ..errors import InvalidSignalError, UsageError
+from ..limits import check_finite
 from ..validation import as_frames
 from .acoustics import lundeby
 
@@ -310,9 +311,9 @@ def measure_ir(recording, sweep, rate: float, *, length: float | None = None, tr
     >>> first, second, round(float(h[second] / h[first]), 3)
     (100, 300, -0.5)
     """
-    if length is not None and not length > 0:
+    if length is not None and not (check_finite(length, "length", " of seconds") > 0):
         raise UsageError(f"the IR length must be positive, not {length:g} s")
-    if keep_predelay < 0:
+    if check_finite(keep_predelay, "keep_predelay", " of seconds") < 0:
         raise UsageError(f"the pre-delay to keep must be zero or more seconds, not {keep_predelay:g}")
     if max_order < 1:
         raise UsageError(f"the highest harmonic order must be 1 (none) or more, not {max_order}")

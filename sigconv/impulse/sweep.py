@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UsageError
+from ..limits import check_finite, check_generated
 
 __all__ = ["SweepSpec", "exponential_sweep", "inverse_sweep", "half_hann_fades"]
 
@@ -48,7 +49,9 @@ class SweepSpec:
     Raises
     ------
     UsageError
-        A parameter out of range; the message names it and the valid range.
+        A parameter out of range or not finite, or a sweep too long to hold
+        (beyond :data:`sigconv.limits.MAX_FRAMES`, or the memory it needs);
+        the message names it and the valid range.
     """
 
     rate: float = 48000.0
@@ -61,6 +64,10 @@ class SweepSpec:
     silence: float = 2.0
 
     def __post_init__(self):
+        for option, value in (("--rate", self.rate), ("--duration", self.duration), ("--f0", self.f0),
+                              ("--f1", self.f1), ("--amplitude", self.amplitude_db), ("--fade", self.fade_in),
+                              ("--fade", self.fade_out), ("--silence", self.silence)):
+            check_finite(value, option)
         if not self.rate > 0:
             raise UsageError(f"the sample rate must be positive, not {self.rate:g} Hz")
         if not self.duration > 0:
@@ -81,6 +88,8 @@ class SweepSpec:
                              f"fit in the {self.duration:g} s sweep")
         if self.silence < 0:
             raise UsageError(f"the trailing silence must be zero or more seconds, not {self.silence:g}")
+        check_generated(self.duration * self.rate + self.silence * self.rate, 1, "the sweep with its silence",
+                        "give a shorter --duration or --silence, or a lower --rate", self.rate)
         if self.sweep_frames < 2:
             raise UsageError(f"a {self.duration:g} s sweep at {self.rate:g} Hz has fewer than 2 samples; "
                              "make it longer")

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..errors import UsageError
+from ..limits import check_channels, check_finite, check_generated
 from .bands import OCTAVE_BANDS
 
 __all__ = ["SYNTH_KINDS", "FILTER_KINDS", "synthesize_ir", "fractional_delay", "reverb_tail", "fir_filter"]
@@ -24,12 +25,23 @@ _KAISER_BETA = 8.0
 _CROSSOVER_OCTAVES = 1 / 3
 
 
+#: The option that sets each kind's length, for the message that refuses one too long to hold.
+_LENGTH_OPTIONS = {"dirac": "--length", "delay": "--seconds", "reverb": "--length, --rt60 or --predelay",
+                   "moving-average": "--taps", "gaussian": "--sigma", **{kind: "--taps" for kind in FILTER_KINDS}}
+
+
 def _positive(name: str, value, unit: str = "") -> float:
     if value is None:
         raise UsageError(f"{name} is required for this kind of impulse response")
-    if not value > 0:
-        raise UsageError(f"{name} must be positive, not {value:g}{unit}")
+    if not (value > 0 and math.isfinite(value)):
+        raise UsageError(f"{name} must be positive and finite, not {value:g}{unit}")
     return float(value)
+
+
+def _check_size(kind: str, frames: float, channels: int, rate: float | None) -> int:
+    """Refuse an impulse response of ``kind`` too long to hold, naming the option that sets its length."""
+    return check_generated(frames, channels, f"the {kind} impulse response",
+                           f"give a smaller {_LENGTH_OPTIONS[kind]}, fewer --channels or a lower --rate", rate)
 
 
 def fractional_delay(delay: float, taps: int = DELAY_TAPS) -> np.ndarray:
@@ -50,8 +62,9 @@ def fractional_delay(delay: float, taps: int = DELAY_TAPS) -> np.ndarray:
     >>> h.size, int(np.argmax(h)), round(float(h.sum()), 12)
     (73, 40, 1.0)
     """
-    if delay < 0:
-        raise UsageError(f"the delay must be zero or more, not {delay:g} samples")
+    if not (0 <= delay < math.inf):
+        raise UsageError(f"the delay must be zero or more, and finite, not {delay:g} samples")
+    _check_size("delay", delay + taps // 2 + 1, 1, None)
     whole = math.floor(delay)
     if abs(delay - round(delay)) < 1e-9:
         h = np.zeros(int(round(delay)) + 1)
@@ -96,12 +109,15 @@ def fir_filter(kind: str, cutoff, taps: int, rate: float, window: str = "hamming
     if edges.size != wanted:
         raise UsageError(f"{kind} needs {'two cut-off frequencies (low,high)' if wanted == 2 else 'one cut-off frequency'}"
                          f", not {edges.size}")
+    if not np.all(np.isfinite(edges)):
+        raise UsageError(f"cut-off frequencies must be finite, not {', '.join(f'{e:g}' for e in edges)} Hz")
     nyquist = rate / 2
     if np.any(edges <= 0) or np.any(edges >= nyquist) or np.any(np.diff(edges) <= 0):
         raise UsageError(f"cut-off frequencies must rise and lie between 0 and the Nyquist frequency ({nyquist:g} Hz), "
                          f"not {', '.join(f'{e:g}' for e in edges)} Hz")
     if taps < 1:
         raise UsageError(f"the filter needs at least one tap, not {taps}")
+    _check_size(kind, taps, 1, rate)
     if kind in ("highpass", "bandstop") and taps % 2 == 0:
         raise UsageError(f"a {kind} FIR needs an odd number of taps (an even one has a zero at Nyquist); "
                          f"use {taps + 1}")
@@ -165,13 +181,15 @@ def reverb_tail(rt60, rate: float, *, seconds: float | None = None, predelay: fl
     if times.size not in (1, len(OCTAVE_BANDS)):
         raise UsageError(f"give one RT60 or one per octave band ({len(OCTAVE_BANDS)}: "
                          f"{', '.join(map(str, OCTAVE_BANDS))} Hz), not {times.size}")
-    if np.any(times <= 0):
-        raise UsageError(f"RT60 must be positive, not {', '.join(f'{t:g}' for t in times)} s")
-    if predelay < 0:
+    if not np.all((times > 0) & np.isfinite(times)):
+        raise UsageError(f"RT60 must be positive and finite, not {', '.join(f'{t:g}' for t in times)} s")
+    if not check_finite(predelay, "--predelay", " of seconds") >= 0:
         raise UsageError(f"the pre-delay must be zero or more seconds, not {predelay:g}")
-    if channels < 1:
-        raise UsageError(f"the channel count must be 1 or more, not {channels}")
+    check_channels(channels)
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and seed >= 0):
+        raise UsageError(f"--seed must be a whole number, zero or more, not {seed!r}")
     length = 1.5 * float(times.max()) if seconds is None else _positive("the length", seconds, " s")
+    _check_size("reverb", round(predelay * rate) + max(1, round(length * rate)), channels, rate)
     n = max(1, int(round(length * rate)))
     t = np.arange(n) / rate
     noise = np.random.default_rng(seed).standard_normal((n, channels))
@@ -224,31 +242,36 @@ def synthesize_ir(kind: str, rate: float = 48000, *, channels: int = 1, seconds:
     """
     if kind not in SYNTH_KINDS:
         raise UsageError(f"unknown impulse response kind {kind!r}; choose one of {', '.join(SYNTH_KINDS)}")
-    if not rate > 0:
-        raise UsageError(f"the sample rate must be positive, not {rate:g} Hz")
-    if channels < 1:
-        raise UsageError(f"the channel count must be 1 or more, not {channels}")
+    if not (rate > 0 and math.isfinite(rate)):
+        raise UsageError(f"the sample rate must be positive and finite, not {rate:g} Hz")
+    check_channels(channels)
     if kind == "reverb":
         if rt60 is None:
             raise UsageError("reverb needs --rt60: one reverberation time in seconds, or one per octave band")
         return reverb_tail(rt60, rate, seconds=length, predelay=predelay, channels=channels, seed=seed)
     if kind == "dirac":
-        h = np.zeros(max(1, int(round(_positive("the length", length, " s") * rate))) if length is not None else 1)
+        frames = max(1, round(_positive("the length", length, " s") * rate)) if length is not None else 1
+        h = np.zeros(_check_size(kind, frames, channels, rate))
         h[0] = 1.0
     elif kind == "delay":
         if seconds is None:
             raise UsageError("delay needs --seconds: the delay in seconds")
+        check_finite(seconds, "--seconds", " of seconds")
+        _check_size(kind, seconds * rate + DELAY_TAPS // 2 + 1, channels, rate)
         h = fractional_delay(seconds * rate)
     elif kind in FILTER_KINDS:
         if cutoff is None:
             raise UsageError(f"{kind} needs --cutoff in Hz")
-        h = fir_filter(kind, cutoff, DEFAULT_FILTER_TAPS if taps is None else taps, rate, window)
+        taps = DEFAULT_FILTER_TAPS if taps is None else taps
+        _check_size(kind, taps, channels, rate)
+        h = fir_filter(kind, cutoff, taps, rate, window)
     elif kind == "moving-average":
         if taps is None or taps < 1:
             raise UsageError("moving-average needs --taps: 1 or more")
-        h = np.full(taps, 1.0 / taps)
+        h = np.full(_check_size(kind, taps, channels, rate), 1.0 / taps)
     else:
         sd = _positive("--sigma", sigma, " s") * rate
+        _check_size(kind, 2 * math.ceil(4 * sd) + 1, channels, rate)
         k = np.arange(-math.ceil(4 * sd), math.ceil(4 * sd) + 1)
         h = np.exp(-0.5 * (k / sd) ** 2)
         h /= h.sum()

@@ -20,6 +20,19 @@ TIME_COLUMN_NAMES = ("t", "time")
 _GRID_TOLERANCE = 0.05
 
 
+# A byte-order mark, which Excel and Notepad put before UTF-8 text.
+_BOM = "\ufeff"
+
+# What a byte that is not UTF-8 was decoded as (sigconv.io.reading.csv_text).
+_REPLACED = "\ufffd"
+
+
+def _encoding_hint(field: str) -> str:
+    if _REPLACED in field:
+        return " (bytes that are not UTF-8 text: save the CSV as UTF-8, or is it a binary file?)"
+    return ""
+
+
 def _is_number(field: str) -> bool:
     try:
         float(field)
@@ -49,9 +62,16 @@ def _rate_from_times(times: np.ndarray, source: str) -> float:
         raise InvalidSignalError(
             f"{source}: a time column needs at least two rows to give a sample rate; give --rate HZ instead"
         )
-    period = (times[-1] - times[0]) / (times.size - 1)
+    with np.errstate(over="ignore", divide="ignore"):
+        period = (times[-1] - times[0]) / (times.size - 1)
+        rate = 1.0 / period if period > 0 else 0.0
     if not period > 0:
         raise InvalidSignalError(f"{source}: the time column does not increase; times must rise row by row")
+    if not (np.isfinite(period) and np.isfinite(rate)):
+        raise InvalidSignalError(
+            f"{source}: the time column's step of {period:g} s gives no finite sample rate; "
+            "write the times in seconds, or drop the column and give --rate HZ"
+        )
     grid = times[0] + period * np.arange(times.size)
     worst = int(np.argmax(np.abs(times - grid)))
     if abs(times[worst] - grid[worst]) > _GRID_TOLERANCE * period:
@@ -75,6 +95,7 @@ def parse_csv(text: str, rate: float | None = None, source: str = "CSV input") -
     text : str
         The CSV document. Delimiter ``,``, ``;``, tab or whitespace; lines
         starting with ``#`` are comments; an optional first row of names.
+        A leading byte-order mark (U+FEFF) is ignored.
     rate : float, optional
         Sample rate in Hz. Required unless the header names a time column
         (``t`` or ``time``), from which the rate is derived.
@@ -102,6 +123,7 @@ def parse_csv(text: str, rate: float | None = None, source: str = "CSV input") -
     >>> rate, data.ravel().tolist()
     (2.0, [1.0, 2.0, 3.0])
     """
+    text = text.removeprefix(_BOM)
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise InvalidSignalError(f"{source}: the CSV has no data rows")
@@ -127,7 +149,8 @@ def parse_csv(text: str, rate: float | None = None, source: str = "CSV input") -
             bad = [f for f in fields if not _is_number(f)]
             if bad:
                 raise InvalidSignalError(
-                    f"{source}: line {number} has a value that is not a number: {bad[0]!r}"
+                    f"{source}: line {number} has a value that is not a number: "
+                    f"{bad[0]!r}{_encoding_hint(bad[0])}"
                 ) from None
         raise InvalidSignalError(f"{source}: the values could not be read as numbers ({exc})") from exc
     time_index = None

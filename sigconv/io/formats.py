@@ -1,10 +1,13 @@
-"""Which container and subtype an output gets, and which subtypes clip."""
+"""Which container and subtype an output gets, which subtypes clip, and what each container can hold."""
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..limits import MAX_CHANNELS  # libsndfile's SF_MAX_CHANNELS, when writing and when reading back
 
 __all__ = [
     "CSV",
@@ -12,7 +15,19 @@ __all__ = [
     "output_format",
     "output_subtype",
     "clips_at_full_scale",
+    "MAX_AUDIO_RATE",
+    "FLOAT32_MAX",
+    "FormatLimits",
+    "format_limits",
+    "check_format_limits",
+    "largest_finite_sample",
 ]
+
+#: Largest sample rate of an audio file: libsndfile keeps the rate in a C int.
+MAX_AUDIO_RATE = 2**31 - 1
+
+#: Largest finite float32 value: beyond it a FLOAT sample becomes infinite.
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max, without importing numpy
 
 CSV = "CSV"
 
@@ -35,6 +50,13 @@ _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS"}
 # Where the input's subtype cannot go into the output container, the best
 # lossless-enough choice for a float result.
 _PREFERRED_SUBTYPE = {"WAV": "FLOAT", "AIFF": "FLOAT", "FLAC": "PCM_24", "OGG": "VORBIS", CSV: None}
+
+
+# Containers libsndfile writes that an output of sigconv cannot be, and why.
+_UNWRITABLE = {
+    "SD2": "Sound Designer II keeps its header in a resource fork, which libsndfile writes as a separate "
+           "._ file beside it, so it cannot be replaced atomically; write AIFF or WAV",
+}
 
 
 def _soundfile():
@@ -72,17 +94,19 @@ def output_format(destination: str, requested: str | None = None) -> str:
     if requested:
         fmt = requested.upper()
         if fmt != CSV and fmt not in _soundfile().available_formats():
-            known = ", ".join(sorted({*_EXTENSIONS.values(), *_soundfile().available_formats()}))
+            known = ", ".join(sorted({*_EXTENSIONS.values(), *_soundfile().available_formats()} - _UNWRITABLE))
             raise UsageError(f"unknown output format {requested!r}; choose one of: {known}")
-        return fmt
-    if destination == "-":
-        return "WAV"
-    fmt = format_from_name(destination)
-    if fmt is None:
-        raise UsageError(
-            f"cannot tell the output format from {destination!r}; use an extension "
-            "such as .wav, .flac, .ogg, .aiff or .csv, or give --format"
-        )
+    elif destination == "-":
+        fmt = "WAV"
+    else:
+        fmt = format_from_name(destination)
+        if fmt is None:
+            raise UsageError(
+                f"cannot tell the output format from {destination!r}; use an extension "
+                "such as .wav, .flac, .ogg, .aiff or .csv, or give --format"
+            )
+    if fmt in _UNWRITABLE:
+        raise UsageError(f"sigconv does not write {fmt}: {_UNWRITABLE[fmt]}")
     return fmt
 
 
@@ -118,3 +142,125 @@ def output_subtype(fmt: str, requested: str | None = None, source: str | None = 
 def clips_at_full_scale(subtype: str | None) -> bool:
     """True where the subtype stores integers, so samples beyond ±1.0 clip."""
     return subtype is not None and subtype.upper() not in _FLOAT_SUBTYPES
+
+
+@dataclass(frozen=True)
+class FormatLimits:
+    """What sample rates and channel counts a container (and subtype) can hold.
+
+    Attributes
+    ----------
+    max_rate : int
+        Highest sample rate in Hz.
+    max_channels : int
+        Most channels.
+    rates : tuple of int, optional
+        The only rates the encoder accepts, where it has a fixed list.
+    max_byte_rate : int, optional
+        Largest rate x channels x bytes per sample the header can store.
+    why : str
+        What sets the limits, for the error message.
+    """
+
+    max_rate: int = MAX_AUDIO_RATE
+    max_channels: int = MAX_CHANNELS
+    rates: tuple[int, ...] | None = None
+    max_byte_rate: int | None = None
+    why: str = "libsndfile"
+
+
+# Measured with libsndfile 1.2.2: above 200000 Hz or 255 channels libvorbis
+# crashes the process (SIGSEGV) instead of reporting an error, so these
+# must be refused before libsndfile is called. The others give the limit
+# in the terms the encoder would refuse anyway, but early and plainly.
+_WAV = FormatLimits(max_byte_rate=2**32 - 1, why="WAV as libsndfile reads it")
+_LIMITS = {
+    ("WAV", None): _WAV,
+    ("WAVEX", None): _WAV,
+    ("RF64", None): _WAV,
+    ("W64", None): _WAV,
+    ("FLAC", None): FormatLimits(max_rate=655350, max_channels=8, why="FLAC"),
+    ("OGG", "VORBIS"): FormatLimits(max_rate=200000, max_channels=255, why="libvorbis"),
+    ("OGG", "OPUS"): FormatLimits(max_rate=48000, max_channels=255, rates=(8000, 12000, 16000, 24000, 48000),
+                                  why="libopus"),
+    ("MP3", None): FormatLimits(max_rate=48000, max_channels=2,
+                                rates=(8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+                                why="MPEG audio"),
+}
+_DEFAULT_LIMITS = FormatLimits()
+_WAV_LIKE = {fmt for (fmt, _), limits in _LIMITS.items() if limits is _WAV}
+
+
+def format_limits(fmt: str, subtype: str | None = None) -> FormatLimits | None:
+    """The rate and channel limits of container ``fmt`` with ``subtype`` (None for CSV, which has none).
+
+    Examples
+    --------
+    >>> format_limits("OGG", "VORBIS").max_rate, format_limits("FLAC", "PCM_24").max_channels
+    (200000, 8)
+    """
+    if fmt == CSV:
+        return None
+    subtype = subtype.upper() if subtype else None
+    return _LIMITS.get((fmt, subtype)) or _LIMITS.get((fmt, None)) or _DEFAULT_LIMITS
+
+
+# Bytes per sample in a WAV header's byte rate; compressed subtypes take at most 1.
+_SAMPLE_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
+def check_format_limits(fmt: str, subtype: str | None, rate: float, channels: int) -> None:
+    """Refuse a rate or channel count that container ``fmt`` cannot hold, before anything is written.
+
+    Raises
+    ------
+    UsageError
+        The message names the limit and suggests a container that holds
+        the signal.
+
+    Examples
+    --------
+    >>> check_format_limits("OGG", "VORBIS", 384000, 1)
+    Traceback (most recent call last):
+    ...
+    sigconv.errors.UsageError: OGG/VORBIS cannot hold a sample rate of 384000 Hz (libvorbis: 1 to 200000 Hz); write WAV or CSV instead, or resample
+    """
+    limits = format_limits(fmt, subtype)
+    if limits is None:
+        return
+    name = f"{fmt}/{subtype}" if subtype else fmt
+    hz = round(rate) if math.isfinite(rate) else 0
+    if limits.rates is not None and hz not in limits.rates:
+        accepted = ", ".join(map(str, limits.rates))
+        raise UsageError(f"{name} cannot hold a sample rate of {rate:g} Hz ({limits.why}: only {accepted} "
+                         "Hz); resample, or write WAV or FLAC instead")
+    if not 1 <= hz <= limits.max_rate:
+        raise UsageError(f"{name} cannot hold a sample rate of {rate:g} Hz ({limits.why}: 1 to "
+                         f"{limits.max_rate} Hz); {_remedy(fmt)}")
+    if channels > limits.max_channels:
+        raise UsageError(f"{name} cannot hold {channels} channels ({limits.why}: at most "
+                         f"{limits.max_channels}); {_remedy(fmt, channels=True)}")
+    sample_bytes = _SAMPLE_BYTES.get(subtype or "", 1)
+    if limits.max_byte_rate is not None and hz * channels * sample_bytes > limits.max_byte_rate:
+        raise UsageError(f"{name} cannot hold {channels} channel(s) at {rate:g} Hz: the header's byte "
+                         f"rate (rate x channels x {sample_bytes} bytes) must fit in 32 bits; write CSV, a "
+                         "smaller subtype, fewer channels or a lower rate")
+
+
+def _remedy(fmt: str, channels: bool = False) -> str:
+    if channels:
+        return "write fewer channels, or CSV" if fmt in _WAV_LIKE else "write WAV or CSV, or fewer channels"
+    return "write CSV, or resample" if fmt in _WAV_LIKE else "write WAV or CSV instead, or resample"
+
+
+def largest_finite_sample(subtype: str | None) -> float:
+    """The largest magnitude a sample may have to be written as ``subtype`` without becoming infinite.
+
+    float32 subtypes (``FLOAT``, and the float input of the Vorbis and Opus
+    encoders) overflow above :data:`FLOAT32_MAX`; everything else takes
+    any finite float64 (integer subtypes clip at full scale).
+    """
+    return FLOAT32_MAX if subtype and subtype.upper() in _FLOAT32_SUBTYPES else float("inf")
+
+
+_FLOAT32_SUBTYPES = {"FLOAT", "VORBIS", "OPUS"}

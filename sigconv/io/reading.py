@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import io
 import os
+import stat
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -21,16 +25,57 @@ __all__ = ["read"]
 # in a stream with no name to go by.
 _MAGIC = (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"caff", b"wvpk")
 
+# libsndfile's frame count for a stream that does not say its length (a
+# FLAC written to a pipe has 0 in STREAMINFO): SF_COUNT_MAX.
+_UNKNOWN_FRAMES = 2**63 - 1
+
+# A frame count from a header is trusted (to allocate the samples at once)
+# only up to this many samples per byte of file: a lossy or lossless codec
+# stays far below it, except on digital silence, which is then read in
+# blocks; a corrupt FLAC or OGG header that claims billions of frames is
+# never believed.
+_MAX_SAMPLES_PER_BYTE = 64
+
+_READ_BLOCK = 1 << 16
+
+
+def is_named_pipe(path: str) -> bool:
+    """True for a FIFO, such as the ``/dev/fd/63`` of a shell's ``<(command)``: it has no size and cannot seek."""
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
 
 def looks_like_text(buf: bytes) -> bool:
+    """True if ``buf`` starts like UTF-8 text (a CSV) rather than a binary audio container.
+
+    Only the first 4 KiB are looked at; a multi-byte character cut by that
+    limit still counts as text.
+
+    Examples
+    --------
+    >>> looks_like_text("time,x\\n0,1\\n".encode()), looks_like_text(b"fLaC" + bytes(4))
+    (True, False)
+    """
     head = buf[:4096]
     if not head or any(head.startswith(m) for m in _MAGIC):
         return False
     try:
-        head.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return False
     return b"\x00" not in head
+
+
+def csv_text(raw: bytes) -> str:
+    """``raw`` CSV bytes as text: UTF-8, with bytes that are not UTF-8 replaced by U+FFFD.
+
+    Replaced bytes in a comment are harmless; in a data row they are
+    reported by :func:`~sigconv.io.csvio.parse_csv` with their line. A
+    byte-order mark is removed there too.
+    """
+    return raw.decode("utf-8", errors="replace")
 
 
 def unreadable_audio(name: str, exc) -> UnreadableSignalError:
@@ -41,15 +86,99 @@ def unreadable_audio(name: str, exc) -> UnreadableSignalError:
     )
 
 
+def damaged_audio(name: str, frame: int, exc) -> UnreadableSignalError:
+    """The error for a file libsndfile opened but could not decode to the end (e.g. a truncated FLAC)."""
+    where = f" after frame {frame}" if frame else ""
+    return UnreadableSignalError(
+        f"{name!r} is damaged: decoding failed{where} ({exc.error_string.strip()}); "
+        "the file is truncated or corrupt: re-export or copy it again"
+    )
+
+
+def frames_hint(f, nbytes: int) -> int | None:
+    """Frames the open ``soundfile.SoundFile`` ``f`` says it holds, or None where that cannot be trusted.
+
+    None where libsndfile does not know the length (``f`` is then set to
+    be read as a stream, to its end) and where the header claims more
+    samples than ``nbytes`` of file can plausibly hold.
+    """
+    if f.frames == _UNKNOWN_FRAMES:
+        # python-soundfile seeks after every read of a seekable file, and
+        # libsndfile cannot seek to the end of a FLAC of unknown length
+        # ("psf_fseek() failed" on the last block, whose samples are lost);
+        # marked as a stream, it reads until libsndfile returns no frames.
+        # (SF_INFO is python-soundfile's private copy; should it go, the
+        # last block fails as damaged, with exit 3 and no traceback.)
+        with contextlib.suppress(AttributeError):
+            f._info.seekable = 0
+        return None
+    if f.frames * f.channels > _MAX_SAMPLES_PER_BYTE * max(nbytes, 1):
+        return None
+    return f.frames
+
+
+def soundfile_blocks(f, name: str, size: int, dtype, frames: int | None = None) -> Iterator[np.ndarray]:
+    """Blocks of at most ``size`` frames, ``(frames, channels)``, from the open ``soundfile.SoundFile`` ``f``.
+
+    ``frames`` is the length the caller was told (:func:`frames_hint`);
+    a file that ends before it is an error, raised before the short block
+    reaches a caller that planned on the length.
+
+    Raises
+    ------
+    UnreadableSignalError
+        libsndfile failed while decoding (a FLAC whose decoder lost sync,
+        a truncated file), or the file ended before ``frames``; the message
+        names ``name`` and the frame.
+    """
+    import soundfile as sf
+
+    done = 0
+    while True:
+        try:
+            block = f.read(size, dtype=np.dtype(dtype).name, always_2d=True)
+        except sf.LibsndfileError as exc:
+            raise damaged_audio(name, done, exc) from exc
+        if frames is not None and block.shape[0] < min(size, frames - done):
+            raise UnreadableSignalError(
+                f"{name!r} is damaged: it ends after frame {done + block.shape[0]}, but its header says "
+                f"{frames} frames; the file is truncated or its header is corrupt: re-export or copy it again"
+            )
+        if block.shape[0] == 0:
+            return
+        done += block.shape[0]
+        yield block
+
+
+class _SoundFileBuffer(io.BytesIO):
+    """Bytes that libsndfile reads through python-soundfile's virtual I/O callbacks.
+
+    A damaged header can make libsndfile seek before the start (a truncated
+    AIFF does). ``BytesIO.seek`` raises ``ValueError`` for that, and an
+    exception in a callback cannot reach sigconv: cffi prints its traceback
+    and libsndfile goes on. Here the position stays where it was, which
+    libsndfile sees as a failed seek and reports as an error of its own.
+    """
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return super().seek(offset, whence)
+        except (ValueError, OverflowError):
+            return self.tell()
+
+
 def _decode_audio(buf_or_path, name: str, fmt: str | None, dtype) -> Signal:
     import soundfile as sf
 
     if isinstance(buf_or_path, bytes):
-        buf_or_path = io.BytesIO(repair_stream_sizes(buf_or_path))
+        nbytes = len(buf_or_path)
+        buf_or_path = _SoundFileBuffer(repair_stream_sizes(buf_or_path))
+    else:
+        nbytes = os.path.getsize(buf_or_path)
     try:
         with sf.SoundFile(buf_or_path) as f:
-            data = f.read(dtype=np.dtype(dtype).name, always_2d=True)
             rate, subtype, container = f.samplerate, f.subtype, f.format
+            data = _read_whole(f, name, frames_hint(f, nbytes), dtype)
     except sf.LibsndfileError as exc:
         raise unreadable_audio(name, exc) from exc
     except (TypeError, RuntimeError) as exc:  # soundfile raises these for unknown formats
@@ -57,6 +186,14 @@ def _decode_audio(buf_or_path, name: str, fmt: str | None, dtype) -> Signal:
     if data.shape[0] == 0:
         raise InvalidSignalError(f"{name!r} holds no samples; it needs at least one frame")
     return Signal(as_frames(data, name=repr(name), dtype=dtype), rate, subtype, container, name)
+
+
+def _read_whole(f, name: str, frames: int | None, dtype) -> np.ndarray:
+    """Every frame of ``f``: in one read where its length is known, else block by block."""
+    if frames is not None:
+        return next(soundfile_blocks(f, name, frames, dtype), np.empty((0, f.channels), dtype=dtype))
+    blocks = list(soundfile_blocks(f, name, _READ_BLOCK, dtype))
+    return np.concatenate(blocks) if blocks else np.empty((0, f.channels), dtype=dtype)
 
 
 def _decode_csv(text: str, name: str, rate, dtype) -> Signal:
@@ -72,7 +209,8 @@ def read(source, format: str | None = None, rate: float | None = None, dtype=np.
     source : str, os.PathLike, bytes or binary file object
         Where the signal is. ``"-"`` reads standard input, where WAV streams
         with unfinished headers (as ffmpeg and sox write to pipes) are
-        accepted.
+        accepted, and so is FLAC of unknown length; a named pipe
+        (``<(command)``) is read the same way.
     format : str, optional
         Container, e.g. ``"WAV"`` or ``"CSV"``. Default: from the file name,
         else from the content (text is taken as CSV).
@@ -92,7 +230,8 @@ def read(source, format: str | None = None, rate: float | None = None, dtype=np.
     SignalNotFoundError
         The path does not exist.
     UnreadableSignalError
-        The content is not a format sigconv reads.
+        The content is not a format sigconv reads, or it is damaged (a
+        truncated FLAC, a header that claims more than the file holds).
     InvalidSignalError
         No samples, NaN/Inf samples, or a malformed CSV.
 
@@ -113,23 +252,41 @@ def read(source, format: str | None = None, rate: float | None = None, dtype=np.
         return _decode_bytes(source.read(), str(name), fmt, rate, dtype)
     name = os.fspath(source)
     if name == "-":
-        return _decode_bytes(sys.stdin.buffer.read(), "-", fmt, rate, dtype)
+        return read_standard_input(format=fmt, rate=rate, dtype=dtype)
     if not os.path.exists(name):
         raise SignalNotFoundError(f"input file {name!r} does not exist")
     if os.path.isdir(name):
         raise UnreadableSignalError(f"{name!r} is a folder, not a signal file")
     fmt = fmt or format_from_name(name)
+    if is_named_pipe(name):  # a FIFO or a shell's <(command): read like standard input
+        with open(name, "rb") as f:
+            return _decode_bytes(f.read(), name, fmt, rate, dtype)
     if fmt == CSV:
-        with open(name, encoding="utf-8", errors="replace") as f:
-            return _decode_csv(f.read(), name, rate, dtype)
+        return _decode_csv(_read_text(name), name, rate, dtype)
     if os.path.getsize(name) == 0:
         raise InvalidSignalError(f"input file {name!r} is empty")
     with open(name, "rb") as f:
         head = f.read(4096)
     if fmt is None and looks_like_text(head):
-        with open(name, encoding="utf-8") as f:
-            return _decode_csv(f.read(), name, rate, dtype)
+        return _decode_csv(_read_text(name), name, rate, dtype)
     return _decode_audio(name, name, fmt, dtype)
+
+
+def _read_text(name: str) -> str:
+    with open(name, "rb") as f:
+        return csv_text(f.read())
+
+
+def read_standard_input(first: bytes = b"", format: str | None = None, rate: float | None = None,
+                        dtype=np.float64) -> Signal:
+    """Read standard input whole (after the bytes ``first`` already taken from it), as ``read("-")`` does.
+
+    Any container libsndfile reads is decoded from memory, so a FLAC or OGG
+    stream whose writer could not seek back to fill in its length is read
+    to its end.
+    """
+    fmt = format.upper() if format else None
+    return _decode_bytes(first + sys.stdin.buffer.read(), "-", fmt, rate, dtype)
 
 
 def _decode_bytes(buf: bytes, name: str, fmt, rate, dtype) -> Signal:
@@ -138,5 +295,5 @@ def _decode_bytes(buf: bytes, name: str, fmt, rate, dtype) -> Signal:
             f"{'standard input' if name == '-' else repr(name)} is empty; pipe a WAV/FLAC stream or CSV text into it"
         )
     if fmt == CSV or (fmt is None and looks_like_text(buf)):
-        return _decode_csv(buf.decode("utf-8", errors="replace"), name, rate, dtype)
+        return _decode_csv(csv_text(buf), name, rate, dtype)
     return _decode_audio(buf, name, fmt, dtype)

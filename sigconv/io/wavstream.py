@@ -16,6 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import UnreadableSignalError
+from .formats import MAX_AUDIO_RATE
 
 __all__ = [
     "WavFormat",
@@ -63,6 +64,41 @@ def _read_exact(stream: BinaryIO, count: int, what: str) -> bytes:
     return data
 
 
+# A fmt chunk is 16 to 40 bytes; a size field beyond this is corrupt, and
+# other chunks before the samples are skipped in pieces of this size, so a
+# corrupt size never makes sigconv allocate it.
+_MAX_FMT_SIZE = 1 << 16
+_SKIP_PIECE = 1 << 16
+
+
+def _skip(stream: BinaryIO, count: int, what: str) -> None:
+    while count > 0:
+        piece = stream.read(min(count, _SKIP_PIECE))
+        if not piece:
+            raise UnreadableSignalError(f"the WAV stream ended inside its {what}; is the input complete?")
+        count -= len(piece)
+
+
+def _parse_fmt(body: bytes) -> tuple[int, int, int, int]:
+    """Format tag (the sub-format's for WAVE_FORMAT_EXTENSIBLE), channels, rate and bits of a fmt chunk."""
+    if len(body) < 16:
+        raise UnreadableSignalError(
+            f"the WAV stream's 'fmt ' chunk is {len(body)} bytes long, shorter than the 16 every WAV "
+            "header has; the stream is corrupt or not WAV"
+        )
+    tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
+    if tag == _EXTENSIBLE and len(body) >= 26:
+        tag = struct.unpack_from("<H", body, 24)[0]
+    if channels < 1:
+        raise UnreadableSignalError("the WAV stream's header gives 0 channels; the stream is corrupt")
+    if not 1 <= rate <= MAX_AUDIO_RATE:
+        raise UnreadableSignalError(
+            f"the WAV stream's header gives a sample rate of {rate} Hz, outside the 1 to {MAX_AUDIO_RATE} Hz "
+            "an audio file can have; the stream is corrupt"
+        )
+    return tag, channels, rate, bits
+
+
 def read_wav_header(stream: BinaryIO, first: bytes = b"") -> WavFormat:
     """Consume a WAV header from ``stream`` up to the first sample.
 
@@ -76,8 +112,10 @@ def read_wav_header(stream: BinaryIO, first: bytes = b"") -> WavFormat:
     Raises
     ------
     UnreadableSignalError
-        Not RIFF/WAVE, an encoding other than PCM or IEEE float, or a
-        truncated header.
+        Not RIFF/WAVE, an encoding other than PCM or IEEE float, a fmt
+        chunk shorter than 16 bytes, 0 channels, a sample rate outside 1 Hz
+        to :data:`~sigconv.io.formats.MAX_AUDIO_RATE`, or a truncated
+        header.
     """
     head = first + _read_exact(stream, 12 - len(first), "header")
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
@@ -87,17 +125,22 @@ def read_wav_header(stream: BinaryIO, first: bytes = b"") -> WavFormat:
         chunk_id, size = struct.unpack("<4sI", _read_exact(stream, 8, "chunk header"))
         if chunk_id == b"data":
             break
-        body = _read_exact(stream, size + (size & 1), f"{chunk_id!r} chunk") if size != _UNKNOWN_SIZE else b""
+        if size == _UNKNOWN_SIZE:
+            size = 0
+        what = f"{chunk_id!r} chunk"
         if chunk_id == b"fmt ":
-            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
-            if tag == _EXTENSIBLE and len(body) >= 26:
-                tag = struct.unpack_from("<H", body, 24)[0]
-            fmt = (tag, channels, rate, bits)
+            if size > _MAX_FMT_SIZE:
+                raise UnreadableSignalError(
+                    f"the WAV stream's 'fmt ' chunk claims {size} bytes; the stream is corrupt"
+                )
+            fmt = _parse_fmt(_read_exact(stream, size + (size & 1), what))
+        else:
+            _skip(stream, size + (size & 1), what)
     if fmt is None:
         raise UnreadableSignalError("the WAV stream has no 'fmt ' chunk before its samples")
     tag, channels, rate, bits = fmt
     subtype = _SUBTYPE_OF.get((tag, bits))
-    if subtype is None or channels < 1:
+    if subtype is None:
         raise UnreadableSignalError(
             f"the WAV stream holds format tag {tag} with {bits}-bit samples; sigconv streams PCM "
             "(8/16/24/32-bit) and IEEE float (32/64-bit) WAV through pipes"

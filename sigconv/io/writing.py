@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..errors import ClippingWarning, UsageError
 from ..signal import Signal
@@ -12,7 +13,7 @@ from ..validation import as_frames
 from .report import WriteReport
 from .stream import open_writer
 
-__all__ = ["write", "WriteReport"]
+__all__ = ["write", "write_together", "WriteReport"]
 
 
 def write(
@@ -71,17 +72,50 @@ def write(
     >>> report.clipped, round(report.peak_dbfs, 2), caught[0].category.__name__
     (1, 6.02, 'ClippingWarning')
     """
-    destination = os.fspath(destination)
-    if isinstance(signal, Signal):
-        data, rate, source_subtype = signal.data, signal.rate if rate is None else rate, signal.subtype
-    else:
-        data, source_subtype = as_frames(signal, name="output"), None
-    if rate is None:
-        raise UsageError("write() needs the sample rate: pass rate=... or a Signal")
-    with open_writer(destination, rate, data.shape[1], format=format, subtype=subtype,
-                     source_subtype=source_subtype, protect=protect, dtype=data.dtype) as writer:
-        writer.write(data)
-    report = writer.report()
-    if report.clipped:
-        warnings.warn(report.clipping_message(), ClippingWarning, stacklevel=2)
-    return report
+    return write_together([(destination, signal, format, subtype)], rate, protect=protect)[0]
+
+
+def write_together(outputs: Sequence[tuple], rate: float | None = None, *, protect: Iterable[str] = ()
+                   ) -> list[WriteReport]:
+    """Write several outputs all or nothing: none replaces its destination unless every one was written.
+
+    Parameters
+    ----------
+    outputs : sequence of (destination, signal, format, subtype)
+        As the arguments of :func:`write`.
+    rate : float, optional
+        Sample rate for the outputs given as arrays.
+    protect : iterable of str, optional
+        Input paths that must not be overwritten (nor may one output be another).
+
+    Returns
+    -------
+    list of WriteReport
+        One per output, in order.
+
+    Raises
+    ------
+    OutputError, UsageError
+        As :func:`write`; nothing was committed.
+    """
+    protect = list(protect)
+    writers = []
+    with contextlib.ExitStack() as pending:
+        for destination, signal, format, subtype in outputs:
+            destination = os.fspath(destination)
+            if isinstance(signal, Signal):
+                data, own_rate, source_subtype = signal.data, signal.rate if rate is None else rate, signal.subtype
+            else:
+                data, own_rate, source_subtype = as_frames(signal, name="output"), rate, None
+            if own_rate is None:
+                raise UsageError("write() needs the sample rate: pass rate=... or a Signal")
+            writer = pending.enter_context(open_writer(
+                destination, own_rate, data.shape[1], format=format, subtype=subtype, source_subtype=source_subtype,
+                protect=protect + [w.destination for w in writers], dtype=data.dtype))
+            writer.write(data)
+            writers.append(writer)
+    reports = [writer.report() for writer in writers]
+    for report in reports:
+        if report.clipped:
+            warnings.warn(report.clipping_message(), ClippingWarning, stacklevel=3)
+    return reports

@@ -164,3 +164,24 @@ def test_the_scipy_fallback_gives_the_fftw_results_for_every_operation(rng):
     for a, b in zip(results["fft-scipy"], results["fft-fftw"]):
         a, b = np.asarray(a), np.asarray(b)
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * max(1.0, float(np.max(np.abs(b)))))
+
+
+@pytest.mark.parametrize("channels", [(2, 1), (1, 2), (2, 2), (3, 3)])
+def test_direct_backend_hands_on_c_contiguous_frames_by_channels(rng, channels):
+    x, h = rng.standard_normal((100, channels[0])), rng.standard_normal((7, channels[1]))
+    y = DirectBackend().convolve_full(x, h)
+    assert y.flags.c_contiguous and y.shape == (106, max(channels))
+    for c in range(y.shape[1]):
+        np.testing.assert_allclose(y[:, c], np.convolve(x[:, c % x.shape[1]], h[:, c % h.shape[1]]), atol=1e-12)
+
+
+def test_direct_backend_refuses_a_block_that_cuts_the_ir_into_too_many_pieces(rng):
+    from sigconv.compute.routing import routes_for
+
+    routes, outputs = routes_for(1, 1)
+    h = rng.standard_normal((20_000, 1))
+    with pytest.raises(UsageError, match="give --block 79 or more"):
+        DirectBackend().stream(h, routes, 1, outputs, block=64)
+    with pytest.raises(UsageError, match="--block must be 64"):
+        DirectBackend().stream(h[:10], routes, 1, outputs, block=8)
+    assert DirectBackend().stream(h, routes, 1, outputs) is not None  # the default block is not the user's

@@ -243,3 +243,48 @@ def test_resampled_ir_keeps_the_frequency_response_and_delay():
     for f in (500.0, 3000.0, 6000.0):
         response = abs(np.sum(ir48 * np.exp(-2j * np.pi * f / 48000 * np.arange(ir48.size))))
         assert response == pytest.approx(abs(1 + 2 * np.cos(2 * np.pi * f / 24000)) / 3, rel=0.01)
+
+
+@pytest.mark.parametrize("options, option", [
+    ({"wet": float("nan")}, "--wet"), ({"dry": float("inf")}, "--dry"), ({"gain_db": float("inf")}, "--gain"),
+    ({"gain_db": 1e6}, "--gain"), ({"wet": 1e308}, "--wet"), ({"predelay": float("nan")}, "predelay"),
+])
+def test_non_finite_or_absurd_gains_are_refused(options, option):
+    with pytest.raises(UsageError, match=option):
+        convolve(np.ones(8), np.ones(3), **options)
+
+
+def test_the_library_file_job_refuses_non_finite_gains_before_writing(tmp_path):
+    import soundfile as sf
+
+    from sigconv import convolve_file
+
+    sf.write(tmp_path / "x.wav", np.ones(8), 8000, subtype="FLOAT")
+    for options in ({"wet": float("nan")}, {"gain_db": float("inf")}, {"predelay_ms": float("nan")},
+                    {"trim_db": float("nan")}, {"block": 8}):
+        with pytest.raises(UsageError):
+            convolve_file(str(tmp_path / "x.wav"), str(tmp_path / "x.wav"), str(tmp_path / "y.wav"), **options)
+    assert not (tmp_path / "y.wav").exists()
+
+
+@pytest.mark.parametrize("rate_from, rate_to, ratio", [(48000, 2, (1, 24000)), (48000, 1, (1, 48000)),
+                                                       (1, 48000, (48000, 1)), (44100, 48000, (160, 147))])
+def test_resampling_between_extreme_rates(rate_from, rate_to, ratio):
+    from sigconv.compute.resampling import resample, resample_ratio
+
+    assert resample_ratio(rate_from, rate_to) == ratio
+    dirac = np.zeros(64)
+    dirac[32] = 1.0
+    y = resample(dirac, rate_from, rate_to, impulse_response=True)
+    assert y.size >= 64 * ratio[0] // ratio[1] and np.all(np.isfinite(y))
+
+
+def test_resampling_refuses_rates_too_far_apart_or_too_long_a_result():
+    from sigconv.compute.resampling import resample, resample_ratio
+
+    with pytest.raises(UsageError, match="more than a factor of"):
+        resample_ratio(0.001, 48000)
+    with pytest.raises(UsageError, match="positive and finite"):
+        resample_ratio(float("nan"), 48000)
+    with pytest.raises(UsageError, match="2\\^31"):
+        resample(np.zeros(10**4), 1, 768000)

@@ -187,3 +187,29 @@ def test_two_pass_normalization_to_standard_output(long_pair):
     y, _ = sf.read(io.BytesIO(proc.stdout), always_2d=True)
     expected = conv(x, h)
     np.testing.assert_allclose(y, expected / np.max(np.abs(expected)), atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["fft", "direct", "auto"])
+def test_a_block_that_cuts_the_ir_too_finely_is_refused_on_every_backend(tmp_path, backend):
+    sf.write(tmp_path / "x.wav", np.zeros(1000), 8000, subtype="FLOAT")
+    sf.write(tmp_path / "h.wav", np.ones(64 * 300), 8000, subtype="FLOAT")
+    with pytest.raises(UsageError, match="partitions"):
+        convolve_file(str(tmp_path / "x.wav"), str(tmp_path / "h.wav"), str(tmp_path / "y.wav"), block=64,
+                      backend=backend)
+    assert not (tmp_path / "y.wav").exists()
+
+
+def test_an_ir_too_large_for_memory_is_refused_from_its_header(tmp_path, monkeypatch):
+    import sigconv.io.stream
+    import sigconv.limits
+
+    sf.write(tmp_path / "x.wav", np.zeros(1000), 8000, subtype="FLOAT")
+    sf.write(tmp_path / "h.wav", np.ones((20_000, 2)), 8000, subtype="FLOAT")
+    monkeypatch.setattr(sigconv.limits, "memory_budget", lambda: 20_000 * 2 * 8 * 9)  # under the factor of 10
+
+    def must_not_read(*args, **kwargs):
+        raise AssertionError("the IR was read before its size was checked")
+
+    monkeypatch.setattr(sigconv.io.stream, "read", must_not_read)
+    with pytest.raises(InvalidSignalError, match=r"20000 frames × 2 channels.*shorter"):
+        convolve_file(str(tmp_path / "x.wav"), str(tmp_path / "h.wav"), str(tmp_path / "y.wav"))

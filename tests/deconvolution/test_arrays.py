@@ -428,3 +428,35 @@ def test_settings_check_fills_each_methods_defaults():
         DeconvolveSettings("tikhonov", band=(10.0, 100.0)).checked()
     with pytest.raises(UsageError, match="precision"):
         DeconvolveSettings(precision=16).checked()
+
+
+@pytest.mark.parametrize("method, options, words", [
+    ("wiener", {"snr_db": float("nan")}, "--snr must be a finite number"),
+    ("tikhonov", {"reg": float("inf")}, "--reg must be a finite number"),
+    ("tikhonov", {"band": (float("nan"), 100.0), "rate": 1000}, "--band must be a finite number"),
+    ("exact", {"tolerance": float("inf")}, "--tolerance must be a finite number"),
+    ("lucy", {"iterations": 10**6}, "--iterations must be 1 to 10000"),
+    ("lucy", {"iterations": 2.5}, "--iterations must be a whole number"),
+])
+def test_non_finite_and_unbounded_method_options_are_refused(method, options, words):
+    with pytest.raises(UsageError, match=words):
+        sigconv.deconvolve(np.ones(20), [1.0, 0.5], method, **options)
+
+
+def test_an_empty_signal_and_a_signal_shorter_than_the_kernel_are_named_as_such():
+    from sigconv.deconvolution.settings import output_length
+
+    with pytest.raises(InvalidSignalError, match="the signal is empty"):
+        output_length(None, 0, 100)
+    with pytest.raises(InvalidSignalError, match="the signal is empty"):
+        output_length(50, 0, 100)
+    with pytest.raises(IncompatibleSignalsError, match=r"the signal \(40 frames\) is shorter than the kernel \(100"):
+        output_length(None, 40, 100)
+    assert output_length(None, 100, 100) == 1
+
+
+def test_an_output_length_beyond_the_frame_limit_is_refused():
+    with pytest.raises(UsageError, match=r"--length 1e9s would be 4\.8e\+13 frames long"):
+        parse_length("1e9s", 48000)
+    with pytest.raises(UsageError, match="2\\^31"):
+        parse_length(2**31 + 1, None)

@@ -214,3 +214,16 @@ def test_cli_plot_without_matplotlib_exits_10_without_a_traceback(tmp_path):
     assert stderr == "Error: plotting needs matplotlib, which is not installed: pip install 'sigconv[plot]'\n"
     assert result.stdout == b""
     assert not png.exists()
+
+
+@pytest.mark.parametrize("rate", [8000, 48000, 96000])
+def test_responses_shorter_than_a_few_lundeby_intervals_give_nulls_not_errors(rate):
+    from sigconv.impulse.acoustics import lundeby
+
+    rng = np.random.default_rng(5)
+    width = round(0.01 * rate)  # Lundeby's first intervals: 10 ms
+    for frames in (16, width, 2 * width):
+        h = rng.standard_normal(frames) * np.exp(-4 * np.arange(frames) / frames)
+        assert lundeby(h, rate) is None
+        broadband = sigconv.impulse_info(h, rate).channels[0].bands["broadband"]
+        assert broadband.values["T30"] is None and "too short" in broadband.reasons["T30"]

@@ -194,3 +194,11 @@ def test_a_backend_that_does_not_measure_is_refused(sweep):
     with pytest.raises(BackendUnavailableError, match="'direct' does not run measure.*one of: .*fft") as caught:
         sigconv.measure_ir(sweep, sweep, RATE, backend="direct")
     assert caught.value.exit_code == 5
+
+
+@pytest.mark.parametrize("option", ["length", "keep_predelay"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_durations_are_usage_errors(option, value):
+    sweep = np.ones(1000)
+    with pytest.raises(UsageError, match=option):
+        sigconv.measure_ir(sweep, sweep, 8000, **{option: value})

@@ -83,3 +83,15 @@ def test_harmonic_delay_is_L_ln_k():
     spec = SweepSpec(RATE, 3.0, 30, 3000)
     assert spec.sweep_rate == pytest.approx(3.0 / math.log(100))
     assert spec.harmonic_delay(3) == pytest.approx(3.0 / math.log(100) * math.log(3))
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"duration": float("nan")}, "--duration must be a finite number"),
+    ({"rate": float("inf")}, "--rate must be a finite number"),
+    ({"silence": float("inf")}, "--silence must be a finite number"),
+    ({"duration": 1e9}, r"4\.8e\+13 frames long.*2\^31.*--duration"),
+    ({"rate": 1e12, "f1": 1000.0}, "2\\^31.*--rate"),
+])
+def test_non_finite_and_huge_sweeps_are_refused(options, words):
+    with pytest.raises(UsageError, match=words):
+        SweepSpec(**options)

@@ -114,3 +114,29 @@ def test_bad_parameters_are_refused(kind, kwargs, words):
     with pytest.raises(UsageError) as caught:
         sigconv.synthesize_ir(kind, RATE, **kwargs)
     assert all(word in str(caught.value) for word in words), str(caught.value)
+
+
+@pytest.mark.parametrize("kind, options, words", [
+    ("reverb", {"rt60": 1.0, "channels": 100_000}, "--channels must be 1 to 1024"),
+    ("reverb", {"rt60": 1.0, "seed": -1}, "--seed"),
+    ("reverb", {"rt60": float("nan")}, "finite"),
+    ("reverb", {"rt60": 1.0, "predelay": 1e9}, "2\\^31"),
+    ("dirac", {"length": 1e9}, "--length"),
+    ("delay", {"seconds": float("inf")}, "--seconds"),
+    ("lowpass", {"cutoff": float("nan")}, "finite"),
+    ("moving-average", {"taps": 10**10}, "--taps"),
+    ("gaussian", {"sigma": 1e9}, "--sigma"),
+])
+def test_non_finite_and_huge_parameters_are_refused_before_any_work(kind, options, words):
+    with pytest.raises(UsageError, match=words):
+        sigconv.synthesize_ir(kind, 48000, **options)
+
+
+def test_a_filter_too_long_for_memory_is_refused_with_the_figure(monkeypatch):
+    import sigconv.limits
+
+    monkeypatch.setattr(sigconv.limits, "memory_budget", lambda: 10**6)
+    with pytest.raises(UsageError, match="lowpass impulse response would need about 16 MB of memory.*--taps"):
+        sigconv.synthesize_ir("lowpass", 48000, cutoff=1000, taps=100_001)
+    with pytest.raises(UsageError, match="sample rate must be positive and finite"):
+        sigconv.synthesize_ir("dirac", float("inf"))
