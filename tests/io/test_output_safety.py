@@ -253,3 +253,18 @@ def test_sd2_whose_header_lives_in_a_sidecar_is_refused(tmp_path):
     result = run_sigconv("impulse", "synth", "dirac", "--rate", "8000", "-o", tmp_path / "x.sd2")
     assert result.returncode == 2 and b"resource fork" in result.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_an_immutable_output_is_an_output_error_that_leaves_nothing(tmp_path):
+    out = tmp_path / "locked.wav"
+    write(out, np.ones(4), 8000)
+    if subprocess.run(["chattr", "+i", str(out)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here (needs root and a file system with the flag)")
+    try:
+        before = out.read_bytes()
+        result = run_sigconv("impulse", "synth", "dirac", "--rate", "8000", "-o", out)
+        assert result.returncode == 6 and b"Operation not permitted" in result.stderr
+        assert b"Traceback" not in result.stderr
+        assert out.read_bytes() == before and os.listdir(tmp_path) == ["locked.wav"]
+    finally:
+        subprocess.run(["chattr", "-i", str(out)], capture_output=True)
