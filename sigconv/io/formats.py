@@ -94,7 +94,7 @@ def output_format(destination: str, requested: str | None = None) -> str:
     if requested:
         fmt = requested.upper()
         if fmt != CSV and fmt not in _soundfile().available_formats():
-            known = ", ".join(sorted({*_EXTENSIONS.values(), *_soundfile().available_formats()} - _UNWRITABLE))
+            known = ", ".join(sorted({*_EXTENSIONS.values(), *_soundfile().available_formats()} - set(_UNWRITABLE)))
             raise UsageError(f"unknown output format {requested!r}; choose one of: {known}")
     elif destination == "-":
         fmt = "WAV"
