@@ -1,6 +1,6 @@
 """Recovered SNR and time of each ``sigconv.deconvolve`` method, against plain spectral division and scipy.
 
-Run:  python benchmarks/bench_deconvolve.py [--seconds 10] [--trials 3] [--long] [--long-minutes 60]
+Run:  python benchmarks/bench_deconvolve.py [--seconds 10] [--trials 3] [--real] [--long] [--long-minutes 60]
 
 Accuracy and speed: a broadband signal (white noise, 16 kHz, ``--seconds``
 long, seeded) is convolved with two kernels: "room", exponentially
@@ -148,6 +148,45 @@ def long_case(minutes):
             print(proc.stderr.strip())
 
 
+def real_case():
+    """Issue 15's rows: recorded speech through a recorded street IR, white/pink/low-pass noise at 0/10/20 dB.
+
+    Material from ``tests/deconvolution/material.py`` (Debian's alsa-utils and
+    jconvolver-config-files, fetched into the test cache on first use).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.deconvolution.material import fetch, load
+
+    reason = fetch()
+    if reason:
+        print(f"real material unavailable: {reason}")
+        return
+    x, h = load("Front_Left.wav")[:, 0], load("street2-L.wav")[:, 0]
+    clean = scipy.signal.fftconvolve(x, h)
+    print(f"\n{'noise':8s} {'level':>5s} {'--noise':>8s} {'best --snr':>11s} {'division':>9s}")
+    for kind in ("white", "pink", "lowpass"):
+        for level in (0, 10, 20):
+            rng = np.random.default_rng(level + len(kind))
+            w = rng.standard_normal(clean.size + 48000 + 4800)
+            if kind == "lowpass":
+                w = scipy.signal.lfilter(*scipy.signal.butter(4, 2000 / 24000), w)
+            elif kind == "pink":
+                spectrum = np.fft.rfft(w)
+                spectrum[1:] /= np.sqrt(np.fft.rfftfreq(w.size)[1:])
+                spectrum[0] = 0
+                w = np.fft.irfft(spectrum, w.size)
+            w = w[4800:]
+            w *= np.sqrt(np.mean(clean**2) / np.mean(w[: clean.size] ** 2) / 10 ** (level / 10))
+            y = clean + w[: clean.size]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                measured = snr_db(sigconv.deconvolve(y, h, noise=w[clean.size :]), x)
+                best = max((snr_db(sigconv.deconvolve(y, h, snr_db=s), x), s) for s in (-10, 0, 10, 20, 30, 40))
+            division = snr_db(spectral_division(y, h, x.size), x)
+            shown = "unstable" if division is None else f"{division:9.1f}"
+            print(f"{kind:8s} {level:5d} {measured:8.1f} {best[0]:6.1f} ({best[1]:3d}) {shown:>9s}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -155,9 +194,12 @@ def main():
     parser.add_argument("--long", action="store_true", help="also run the 1 h x 3 s streaming case")
     parser.add_argument("--long-minutes", type=int, default=60)
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--real", action="store_true", help="issue 15's rows on recorded speech and a recorded IR")
     args = parser.parse_args()
     if not args.skip_accuracy:
         accuracy(args.seconds, args.trials)
+    if args.real:
+        real_case()
     if args.long:
         long_case(args.long_minutes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 
 import click
 
@@ -63,36 +64,46 @@ def method_options(fn):
 @click.option("--length", metavar="N|DURATION",
               help="Output length: frames (48000) or a duration (2.5s, 500ms) [default: SIGNAL - KERNEL + 1 "
               "frames, the length of x when SIGNAL is the full product].")
+@click.option("--from-mono", is_flag=True,
+              help="SIGNAL is a mono source through KERNEL's channels (convolve mono by a stereo IR): recover the "
+              "mono source by least squares over all channels.")
 @click.option("--resample", "resample_inputs", is_flag=True,
               help="Resample KERNEL (and --noise) to SIGNAL's rate when they differ.")
 @click.option("--precision", type=click.Choice(["64", "32"]), default="64", show_default=True,
               help="Bits of the float computation.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON report (on stderr when -o -): the inverse filter, the SNR assumed (per octave "
+              "band with --noise), warnings.")
+@click.option("-v", "--verbose", is_flag=True, help="Print the SNR the filter assumed (per octave band with --noise).")
 @compute_options
 @common_options
-def deconvolve_command(signal_path, kernel_path, io, how, noise_path, length, resample_inputs, precision, backend,
-                       context, quiet):
+def deconvolve_command(signal_path, kernel_path, io, how, noise_path, length, from_mono, resample_inputs, precision,
+                       as_json, verbose, backend, context, quiet):
     """Estimate x such that SIGNAL ≈ x ⊗ KERNEL: undo a known response.
 
     SIGNAL may be - for standard input and -o - writes standard output, so
     deconvolve sits in a pipeline after convolve. wiener and tikhonov
     stream (memory bounded whatever SIGNAL's length); exact and lucy read
-    SIGNAL whole. KERNEL has one channel (used for every channel) or one per
-    channel of SIGNAL. A kernel more than 60 dB below its peak somewhere
+    SIGNAL whole. KERNEL has one channel (used for every channel), one per
+    channel of SIGNAL, or for a stereo SIGNAL four (true stereo LL, LR, RL,
+    RR: the 2x2 matrix is inverted); --from-mono recovers a mono source
+    from a SIGNAL that convolve made with a multichannel KERNEL. A kernel more than 60 dB below its peak somewhere
     gets a warning naming those frequencies: they cannot be recovered.
     Exit 9: --method exact found that SIGNAL is not an exact FIR product.
 
     \b
     Examples:
       sigconv deconvolve wet.wav room-ir.wav -o dry-again.wav
-      sigconv deconvolve take.wav mic-response.wav --noise room-tone.wav -o take-flat.wav
+      sigconv deconvolve take.wav mic-response.wav --noise room-tone.wav -o take-flat.wav -v
       sigconv deconvolve sweep-rec.wav speaker.wav -m tikhonov --reg 1e-3 --band 40 18000 -o eq.wav
       sigconv deconvolve product.csv --rate 100 factor.csv -m exact -o quotient.csv
       sigconv deconvolve spectrum.csv --rate 1 line-shape.csv -m lucy --iterations 200 -o sharp.csv
       sigconv convolve dry.wav ir.wav -o - | sigconv deconvolve - ir.wav -o dry-again.wav
+      sigconv convolve mono.wav stereo-ir.wav -o - | sigconv deconvolve - stereo-ir.wav --from-mono -o mono.wav
     """
     output = resolve_output(io.output)
     settings = dataclasses.replace(how, length=length, resample_inputs=resample_inputs, precision=int(precision),
-                                   backend=backend)
+                                   backend=backend, from_mono=from_mono)
     with progress_bar("deconvolving", quiet) as update:
         job = DeconvolveJob(signal_path, kernel_path, output, settings, io.files, noise_path)
         report = job.run(context, progress=update)
@@ -100,3 +111,9 @@ def deconvolve_command(signal_path, kernel_path, io, how, noise_path, length, re
         click.echo(f"Warning: {warning}", err=True)
     report_notes(report.notes, quiet)
     report_clipping(report.write)
+    if verbose:
+        for line in report.band_lines():
+            click.echo(line, err=True)
+    if as_json:
+        click.echo(json.dumps({"signal": signal_path, "kernel": kernel_path, "noise": noise_path, "output": output,
+                               **report.as_dict()}, indent=2), err=output == "-")

@@ -25,23 +25,26 @@ from ..backends.planner import choose_backend
 from ..backends.registry import AUTO
 from ..compute.context import ExecutionContext, resolve_context
 from ..compute.routing import ROUTING_HELP, channel_routing
-from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning
+from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning, UsageError
 from ..limits import (ARRAY_MEMORY_FACTOR, GENERATED_MEMORY_FACTOR, check_frames, check_ir_memory,
                       check_memory)
 from ..validation import as_frames
 from .inverse import InverseFilter, design_inverse, kirkeby_profile, null_message, spectral_nulls
+from .layouts import LAYOUTS, design_layout_inverse
 from .lucy import check_non_negative, richardson_lucy
-from .polydiv import check_remainder, divide
+from .polydiv import check_remainder, divide, kernel_condition
 from .settings import DeconvolveSettings, output_length, parse_length
-from .wiener import Welch, noise_regularisation, segment_length, snr_regularisation
+from .wiener import NoiseSpectra, Welch, segment_length, snr_regularisation
 
 __all__ = [
     "apply_inverse",
     "deconvolution_backend",
     "deconvolve",
     "inverse_engine",
+    "check_layout_method",
     "inverse_filter",
     "kernel_columns",
+    "kernel_layout",
     "null_warning",
     "truncation_warning",
 ]
@@ -67,8 +70,44 @@ def deconvolution_backend(name: str, frames: int | None, taps: int, channels: in
     return backend, backend.ops(context)
 
 
-def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = False) -> np.ndarray:
-    """The kernel checked against the signal's channels: mono, or one column per channel.
+def kernel_layout(signal_channels: int, kernel_channels: int, from_mono: bool = False) -> str:
+    """How a kernel's channels made the signal's: ``shared``, ``parallel``, ``split`` or ``matrix``.
+
+    ``split`` (a mono source through one kernel channel per signal
+    channel) only when ``from_mono`` says so, since a kernel with the
+    signal's channel count is otherwise one kernel per channel; ``matrix``
+    for a 4-channel (true-stereo) kernel on a stereo signal.
+
+    Raises
+    ------
+    IncompatibleSignalsError
+        Any other combination.
+
+    Examples
+    --------
+    >>> kernel_layout(2, 1), kernel_layout(2, 2), kernel_layout(2, 2, True), kernel_layout(2, 4)
+    ('shared', 'parallel', 'split', 'matrix')
+    """
+    if from_mono and kernel_channels == signal_channels and signal_channels > 1:
+        return "split"
+    if signal_channels == 2 and kernel_channels == 4 and not from_mono:
+        return "matrix"
+    if kernel_channels in (1, signal_channels) and not from_mono:
+        return "shared" if kernel_channels == 1 else "parallel"
+    wanted = (f"a kernel with one channel per signal channel ({signal_channels}) to recover the mono source"
+              if from_mono else
+              f"a mono kernel, one kernel channel per signal channel, or for a stereo signal a 4-channel "
+              "true-stereo kernel (LL, LR, RL, RR); for a stereo signal made from a mono source by a stereo "
+              "kernel, say so with --from-mono (from_mono=True)")
+    raise IncompatibleSignalsError(
+        f"cannot deconvolve a signal with {signal_channels} channels by a kernel with {kernel_channels}: "
+        f"deconvolve takes {wanted} (convolve allows: {ROUTING_HELP})"
+    )
+
+
+def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = False,
+                   from_mono: bool = False) -> np.ndarray:
+    """The kernel checked against the signal's channels (:func:`kernel_layout`).
 
     A mono kernel stays one column (one inverse serves every channel)
     unless ``per_channel`` asks for a copy per channel (``--noise``: each
@@ -77,24 +116,27 @@ def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = Fals
     Raises
     ------
     IncompatibleSignalsError
-        Anything but a mono kernel or one channel per signal channel.
+        A layout :func:`kernel_layout` refuses.
     InvalidSignalError
         An all-zero kernel (column), or one too large to hold while
         deconvolving (:func:`sigconv.limits.check_ir_memory`).
     """
     check_ir_memory(h.shape[0], h.shape[1], "the kernel", itemsize=h.dtype.itemsize)
-    if h.shape[1] not in (1, signal_channels):
-        raise IncompatibleSignalsError(
-            f"cannot deconvolve a signal with {signal_channels} channels by a kernel with {h.shape[1]}: "
-            "deconvolve takes a mono kernel (applied to every channel) or one kernel channel per signal "
-            f"channel (convolve also allows: {ROUTING_HELP})"
-        )
+    layout = kernel_layout(signal_channels, h.shape[1], from_mono)
     silent = np.flatnonzero(~np.any(h != 0, axis=0))
-    if silent.size:
+    if silent.size and layout != "matrix":  # a true-stereo kernel may have silent cross paths
         which = f"channel {int(silent[0]) + 1} of the kernel is" if h.shape[1] > 1 else "the kernel is"
         raise InvalidSignalError(f"{which} all zeros: nothing can be deconvolved by it; check the kernel file")
-    shared = channel_routing(signal_channels, h.shape[1]) == "shared"
-    return np.repeat(h, signal_channels, axis=1) if shared and per_channel else h
+    return np.repeat(h, signal_channels, axis=1) if layout == "shared" and per_channel else h
+
+
+def check_layout_method(layout: str, settings: DeconvolveSettings) -> None:
+    """Refuse what the mixing layouts do not run: ``exact``, ``lucy`` and ``--noise``."""
+    if layout in LAYOUTS and (not settings.streams or settings.noise):
+        what = "--noise" if settings.noise else f"--method {settings.method}"
+        raise UsageError(
+            f"a {'true-stereo' if layout == 'matrix' else 'mono-to-multichannel'} kernel is inverted by "
+            f"--method wiener with --snr or by tikhonov; {what} takes one kernel channel per signal channel")
 
 
 def _check_size(frames: int, channels: int, settings: DeconvolveSettings, rate: float | None) -> None:
@@ -109,21 +151,26 @@ def _check_size(frames: int, channels: int, settings: DeconvolveSettings, rate: 
     check_memory(float(frames) * channels, factor, what, remedy)
 
 
-def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | None, noise_psd=None,
-                   recording_psd=None, segment: int = 0, span: int | None = None, ops=None) -> InverseFilter:
+def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | None,
+                   spectra: NoiseSpectra | None = None, span: int | None = None, ops=None,
+                   layout: str = "parallel") -> InverseFilter:
     """The regularised inverse FIR of ``h`` (one column per channel) for ``wiener`` or ``tikhonov``.
 
     ``settings`` are checked (:meth:`DeconvolveSettings.checked`); ``span``
     is the signal's length where known (see
     :func:`sigconv.deconvolution.inverse.design_inverse`); ``ops`` computes
-    it (default: NumPy and scipy.fft).
+    it (default: NumPy and scipy.fft); ``layout`` is the kernel's
+    (:func:`kernel_layout`): ``split`` and ``matrix`` get the inverse of
+    :mod:`sigconv.deconvolution.layouts`.
     """
     if settings.method == "tikhonov":
         regularisation = kirkeby_profile(settings.reg, settings.band, rate or 1.0)
     elif settings.noise:
-        regularisation = noise_regularisation(noise_psd, recording_psd, segment)
+        regularisation = spectra.regularisation()
     else:
         regularisation = snr_regularisation(settings.snr_db)
+    if layout in LAYOUTS:
+        return design_layout_inverse(h, layout, regularisation, ops=ops)
     return design_inverse(h, regularisation, span=span, ops=ops)
 
 
@@ -156,10 +203,10 @@ def null_warning(h: np.ndarray, rate: float | None, ops=None) -> str | None:
     return null_message(spectral_nulls(distinct, ops=ops), rate)
 
 
-def _welch_of(data: np.ndarray, segment: int, ops) -> np.ndarray:
+def _welch_of(data: np.ndarray, segment: int, ops) -> Welch:
     welch = Welch(segment, data.shape[1], ops)
     welch.add(data)
-    return welch.density(1.0)
+    return welch
 
 
 def deconvolve(
@@ -178,6 +225,7 @@ def deconvolve(
     precision: int = 64,
     backend: str = AUTO,
     context: ExecutionContext | int | None = None,
+    from_mono: bool = False,
 ) -> np.ndarray:
     """Estimate ``x`` such that ``signal ≈ x ⊗ kernel``.
 
@@ -187,7 +235,10 @@ def deconvolve(
         The recording ``y``, ``(frames,)`` or ``(frames, channels)``.
     kernel : array_like
         The known factor ``h``: one channel (applied to every channel of
-        the signal) or one per signal channel.
+        the signal), one per signal channel, or for a stereo signal four
+        (a true-stereo kernel LL, LR, RL, RR, as ``convolve`` applies it:
+        both channels are recovered by inverting the 2×2 matrix per
+        frequency, with the same regularisation).
     method : {'wiener', 'tikhonov', 'exact', 'lucy'}, optional
         ``wiener`` (default): ``G = H* / (|H|² + S_n/S_x)``, the inverse
         that minimises the mean squared error for the given noise level.
@@ -232,12 +283,18 @@ def deconvolve(
         picks the fastest of those that run deconvolve.
     context : ExecutionContext or int, optional
         Threads the job may use (an int is a thread count).
+    from_mono : bool, optional
+        The signal was made from a mono source through the kernel's
+        channels (``convolve`` of mono by a multichannel kernel): recover
+        that one channel by least squares over all of them (``wiener``
+        with `snr_db`, ``tikhonov``).
 
     Returns
     -------
     numpy.ndarray
         ``(length,)`` if signal and kernel are both 1-D, else
-        ``(length, channels)``. Never NaN or infinite.
+        ``(length, channels)`` (one channel with `from_mono`). Never NaN or
+        infinite.
 
     Raises
     ------
@@ -285,7 +342,9 @@ def deconvolve(
                                   backend=backend).checked(rate)
     one_dimensional = np.ndim(signal) == 1 and np.ndim(kernel) == 1
     y = as_frames(signal, "signal")
-    h = kernel_columns(as_frames(kernel, "kernel"), y.shape[1], per_channel=noise is not None)
+    h = kernel_columns(as_frames(kernel, "kernel"), y.shape[1], per_channel=noise is not None, from_mono=from_mono)
+    layout = kernel_layout(y.shape[1], h.shape[1], from_mono)
+    check_layout_method(layout, settings)
     frames = output_length(parse_length(settings.length, rate), y.shape[0], h.shape[0])
     _check_size(frames + h.shape[0], y.shape[1], settings, rate)
     context = resolve_context(context)
@@ -299,14 +358,15 @@ def deconvolve(
             warnings.warn(message, SpectralNullWarning, stacklevel=2)
     if settings.method == "exact":
         divisions = [divide(y[:, c], h[:, c % h.shape[1]], frames, ops) for c in range(y.shape[1])]
-        check_remainder([d.remainder for d in divisions], settings.tolerance)
+        remainders = [d.remainder for d in divisions]
+        if max(remainders) > settings.tolerance:
+            check_remainder(remainders, settings.tolerance, [kernel_condition(h[:, c], ops) for c in range(h.shape[1])])
         x = np.stack([d.quotient for d in divisions], axis=1)
     elif settings.method == "lucy":
         x = np.stack([richardson_lucy(y[:, c], h[:, c % h.shape[1]], frames, settings.iterations, ops)
                       for c in range(y.shape[1])], axis=1)
     else:
-        noise_psd = recording_psd = None
-        segment = 0
+        spectra = None
         if settings.noise:
             n = as_frames(noise, "noise sample")
             if n.shape[1] not in (1, y.shape[1]):
@@ -315,8 +375,8 @@ def deconvolve(
                     "sample or one with the signal's channels"
                 )
             segment = segment_length(n.shape[0])
-            noise_psd, recording_psd = _welch_of(n, segment, ops), _welch_of(y, segment, ops)
-        inverse = inverse_filter(h, settings, rate, noise_psd, recording_psd, segment, span=y.shape[0], ops=ops)
+            spectra = NoiseSpectra.from_welch(_welch_of(n, segment, ops), _welch_of(y, segment, ops))
+        inverse = inverse_filter(h, settings, rate, spectra, span=y.shape[0], ops=ops, layout=layout)
         message = truncation_warning(inverse, rate)
         if message:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
@@ -329,8 +389,9 @@ def inverse_engine(inverse: InverseFilter, channels: int, dtype, frames_hint: in
     """A streaming engine of ``backend`` running each channel through its column of ``inverse`` (or its one)."""
     from ..compute.routing import Route
 
-    routes = [Route(c, c % inverse.taps.shape[1], c) for c in range(channels)]
-    return backend.stream(inverse.taps.astype(dtype, copy=False), routes, channels, channels, dtype=dtype,
+    routes = list(inverse.routes or [Route(c, c % inverse.taps.shape[1], c) for c in range(channels)])
+    outputs = inverse.out_channels or channels
+    return backend.stream(inverse.taps.astype(dtype, copy=False), routes, channels, outputs, dtype=dtype,
                           n_hint=frames_hint, context=context)
 
 
@@ -349,7 +410,7 @@ def apply_inverse(y: np.ndarray, inverse: InverseFilter, frames: int, dtype=np.f
         backend, _ = deconvolution_backend(backend, y.shape[0], inverse.taps.shape[0], y.shape[1], dtype, context)
     engine = inverse_engine(inverse, y.shape[1], dtype, y.shape[0], backend, context)
     full = run_engine(engine, y.astype(dtype, copy=False))
-    out = np.zeros((frames, y.shape[1]), dtype=dtype)
+    out = np.zeros((frames, full.shape[1]), dtype=dtype)
     kept = full[inverse.delay : inverse.delay + frames]
     out[: kept.shape[0]] = kept
     return out

@@ -33,16 +33,18 @@ from ..io.writing import WriteReport
 from ..options import gather
 from ..signal import check_same_rate
 from .arrays import (
+    check_layout_method,
     deconvolution_backend,
     deconvolve,
     inverse_engine,
     inverse_filter,
     kernel_columns,
+    kernel_layout,
     null_warning,
     truncation_warning,
 )
 from .settings import DeconvolveSettings, output_length, parse_length
-from .wiener import Welch, segment_length
+from .wiener import NoiseSpectra, Welch, segment_length
 
 __all__ = ["DeconvolveJob", "DeconvolveReport", "OffsetWindow", "deconvolve_file"]
 
@@ -54,7 +56,10 @@ class DeconvolveReport:
     ``warnings`` holds the deep-null and truncation messages (the CLI
     prints them on stderr); ``notes`` the facts worth a line (resampling,
     a raised tolerance). ``inverse_taps``, ``delay`` and ``truncation_db``
-    describe the inverse FIR of ``wiener`` and ``tikhonov``.
+    describe the inverse FIR of ``wiener`` and ``tikhonov``; ``snr_db`` is
+    the flat SNR ``wiener`` assumed, ``band_snr`` the recording's SNR per
+    octave band that ``wiener --noise`` estimated (see
+    :meth:`~sigconv.deconvolution.wiener.NoiseSpectra.band_snr`).
     """
 
     method: str = ""
@@ -64,10 +69,34 @@ class DeconvolveReport:
     inverse_taps: int = 0
     delay: int = 0
     truncation_db: float | None = None
+    snr_db: float | None = None
+    band_snr: list[dict] | None = None
     seconds: float = 0.0
     write: WriteReport | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The report as JSON-ready values (``truncation_db`` None where there was no truncation)."""
+        truncation = self.truncation_db
+        return {
+            "method": self.method, "frames_in": self.frames_in, "frames_out": self.frames_out,
+            "kernel_taps": self.kernel_taps, "inverse_taps": self.inverse_taps, "delay": self.delay,
+            "truncation_db": None if truncation is None or not np.isfinite(truncation) else round(truncation, 1),
+            "snr_db": self.snr_db, "band_snr": self.band_snr, "seconds": round(self.seconds, 3),
+            "clipped": self.write.clipped if self.write is not None else 0,
+            "warnings": self.warnings, "notes": self.notes,
+        }
+
+    def band_lines(self) -> list[str]:
+        """The assumed SNR as text lines: one per octave band (``--noise``), or the flat ``--snr``."""
+        if self.band_snr is None:
+            return [] if self.snr_db is None else [f"assumed SNR: {self.snr_db:g} dB at every frequency"]
+        lines = ["recording SNR per octave band that the filter assumed (-: no signal above the noise, given up):"]
+        for row in self.band_snr:
+            values = ", ".join("-" if v is None else f"{v:.1f} dB" for v in row["snr_db"])
+            lines.append(f"  {row['centre_hz']:>8g} Hz  {values}")
+        return lines
 
 
 class OffsetWindow:
@@ -245,7 +274,9 @@ class DeconvolveJob:
             settings = settings.checked(reader.rate)
             h = kernel_columns(_read_at(self.kernel_path, reader.rate, "kernel", settings.resample_inputs,
                                         self.files, report.notes),
-                               reader.channels, per_channel=settings.noise)
+                               reader.channels, per_channel=settings.noise, from_mono=settings.from_mono)
+            layout = kernel_layout(reader.channels, h.shape[1], settings.from_mono)
+            check_layout_method(layout, settings)
             report.kernel_taps = h.shape[0]
             requested = parse_length(settings.length, reader.rate)
             if reader.frames is not None:
@@ -253,7 +284,7 @@ class DeconvolveJob:
             backend, ops = deconvolution_backend(settings.backend, reader.frames, h.shape[0], reader.channels,
                                                  dtype, context)
             if settings.streams:
-                self._streamed(reader, h, settings, requested, backend, ops, context, progress, report)
+                self._streamed(reader, h, settings, requested, backend, ops, context, progress, report, layout)
             else:
                 self._whole(reader, h, dataclasses.replace(settings, length=requested, backend=backend.name),
                             context, report)
@@ -317,13 +348,13 @@ class DeconvolveJob:
             yield again
 
     def _streamed(self, reader, h, settings: DeconvolveSettings, requested, backend, ops, context, progress,
-                  report) -> None:
+                  report, layout: str = "parallel") -> None:
         dtype = settings.dtype
         message = null_warning(h, reader.rate, ops)
         if message:
             report.warnings.append(message)
         with contextlib.ExitStack() as stack:
-            source, noise_psd, recording_psd, segment = reader, None, None, 0
+            source, spectra = reader, None
             if settings.noise:
                 noise_welch, segment = self._noise_welch(reader.rate, settings.resample_inputs, ops, report.notes)
                 if noise_welch.channels not in (1, reader.channels):
@@ -333,10 +364,12 @@ class DeconvolveJob:
                     )
                 recording = Welch(segment, reader.channels, ops)
                 source = stack.enter_context(self._replayable(reader, recording, dtype))
-                noise_psd, recording_psd = noise_welch.density(reader.rate), recording.density(reader.rate)
+                spectra = NoiseSpectra.from_welch(noise_welch, recording)
+                report.band_snr = spectra.band_snr(reader.rate)
             # a spooled standard input has a length by now, as a file has from the start
-            inverse = inverse_filter(h, settings, reader.rate, noise_psd, recording_psd, segment,
-                                     span=source.frames, ops=ops)
+            if settings.method == "wiener" and spectra is None:
+                report.snr_db = settings.snr_db
+            inverse = inverse_filter(h, settings, reader.rate, spectra, span=source.frames, ops=ops, layout=layout)
             report.inverse_taps, report.delay = inverse.taps.shape[0], inverse.delay
             report.truncation_db = inverse.truncation_db
             message = truncation_warning(inverse, reader.rate, length_known=source.frames is not None)
@@ -344,8 +377,8 @@ class DeconvolveJob:
                 report.warnings.append(message)
             engine = inverse_engine(inverse, reader.channels, dtype, source.frames, backend, context)
             window = OffsetWindow(inverse.delay, requested, h.shape[0] - 1)
-            with open_writer(self.output, reader.rate, reader.channels, format=self.files.format,
-                             subtype=self.files.subtype, source_subtype=reader.subtype, protect=self._inputs,
-                             dtype=dtype) as writer:
+            with open_writer(self.output, reader.rate, inverse.out_channels or reader.channels,
+                             format=self.files.format, subtype=self.files.subtype, source_subtype=reader.subtype,
+                             protect=self._inputs, dtype=dtype) as writer:
                 stream_through(source, engine, window, writer, progress, report, io_threads=context.io_threads)
             report.write = writer.report()

@@ -76,6 +76,8 @@ class InverseFilter:
         ``(N, channels)`` impulse response, one column per kernel column.
     delay : int
         Modelling delay: ``signal ⊗ taps`` is the estimate delayed by this many samples.
+    routes, out_channels
+        The channel layout (see the attributes below); None for one path per channel.
     truncation : float
         Estimated error that the finite length adds to a recovered white
         signal, as a power ratio to it: the difference, seen through the
@@ -88,6 +90,12 @@ class InverseFilter:
     taps: np.ndarray
     delay: int
     truncation: float
+    #: Paths from recording channels through tap columns to output channels
+    #: (:class:`~sigconv.compute.routing.Route`); None: column ``c`` (or the
+    #: one column) filters channel ``c`` into channel ``c``.
+    routes: tuple | None = None
+    #: Output channels where ``routes`` are given.
+    out_channels: int | None = None
 
     @property
     def truncation_db(self) -> float:

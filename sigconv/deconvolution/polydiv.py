@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import InexactDivisionError
 
-__all__ = ["DEFAULT_TOLERANCE", "ROOT_SPLIT_TAPS", "Division", "check_remainder", "divide"]
+__all__ = ["DEFAULT_TOLERANCE", "ILL_CONDITIONED", "ROOT_SPLIT_TAPS", "Division", "check_remainder", "divide",
+           "kernel_condition"]
 
 #: Default largest remainder, relative to the signal's RMS (-120 dB): far above
 #: float64 round-off, above float32 storage (3e-8) and far below any real noise.
@@ -152,15 +153,54 @@ def divide(y: np.ndarray, h: np.ndarray, n: int, ops=None) -> Division:
     return Division(ops.to_host(x), float(per_sample), iterations)
 
 
-def check_remainder(remainders: list[float], tolerance: float) -> None:
-    """Raise :class:`InexactDivisionError` if any channel's remainder exceeds ``tolerance``."""
+#: A kernel whose smallest spectral magnitude is below this fraction of its
+#: largest (-120 dB) is named as the likely cause of a remainder: float64
+#: division loses about that much of the signal where the kernel is weakest.
+ILL_CONDITIONED = 1e-6
+
+
+def kernel_condition(h: np.ndarray, ops=None) -> float:
+    """The kernel's smallest spectral magnitude over its largest, on a grid of at least 4 kernel lengths.
+
+    Examples
+    --------
+    >>> kernel_condition(np.array([1.0, 0.5])), kernel_condition(np.array([1.0, -1.0]))
+    (0.3333333333333333, 0.0)
+    """
+    if ops is None:
+        from ..compute.ops import ArrayOps
+
+        ops = ArrayOps()
+    size = ops.next_fast_len(max(4 * h.shape[0], 4096))
+    magnitude = ops.to_host(ops.xp.abs(ops.rfft(ops.to_device(h), size)))
+    return float(magnitude.min() / magnitude.max()) if magnitude.max() > 0 else 0.0
+
+
+def check_remainder(remainders: list[float], tolerance: float, conditions: list[float] | None = None) -> None:
+    """Raise :class:`InexactDivisionError` if any channel's remainder exceeds ``tolerance``.
+
+    ``conditions`` (:func:`kernel_condition` per channel) tell an
+    ill-conditioned kernel from a signal that is no product: below
+    :data:`ILL_CONDITIONED` the message names the kernel's condition and
+    suggests ``wiener`` with a high ``--snr`` instead of blaming the signal.
+    """
     worst = max(remainders)
     if worst > tolerance:
         channel = remainders.index(worst)
         where = f" (channel {channel + 1})" if len(remainders) > 1 else ""
+        condition = conditions[channel % len(conditions)] if conditions else 1.0
+        if condition < ILL_CONDITIONED:
+            depth = "an exact zero" if condition == 0 else f"{-20 * np.log10(condition):.0f} dB"
+            raise InexactDivisionError(
+                f"the division left a remainder of {20 * np.log10(worst):.1f} dB of the signal{where}, above the "
+                f"tolerance of {20 * np.log10(tolerance):.1f} dB, but the kernel is ill-conditioned: its smallest "
+                f"spectral magnitude is {depth} below its largest (condition {condition:.3g}), so even an exact "
+                "product cannot be divided to that tolerance; use --method wiener with a high --snr (e.g. --snr 120), "
+                "or raise --tolerance"
+            )
         raise InexactDivisionError(
             f"the signal is not an exact FIR product of the kernel: the remainder of the division is "
             f"{20 * np.log10(worst):.1f} dB of the signal{where}, above the tolerance of "
-            f"{20 * np.log10(tolerance):.1f} dB; for recordings with noise use --method wiener "
-            "(or raise --tolerance)"
+            f"{20 * np.log10(tolerance):.1f} dB; for recordings with noise use "
+            "--method wiener (or raise --tolerance)"
         )

@@ -53,6 +53,9 @@ class DeconvolveSettings:
     resample_inputs : bool
         Files: resample the kernel and the noise sample to the signal's
         rate when they differ (else that is an error).
+    from_mono : bool
+        The signal is a mono source through one kernel channel per signal
+        channel: recover the one source channel (as for :func:`sigconv.deconvolve`).
 
     Examples
     --------
@@ -71,6 +74,7 @@ class DeconvolveSettings:
     precision: int = 64
     backend: str = AUTO
     resample_inputs: bool = False
+    from_mono: bool = False
 
     @property
     def streams(self) -> bool:

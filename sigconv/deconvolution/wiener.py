@@ -1,7 +1,7 @@
 """Wiener's regularisation: the noise-to-signal ratio, from an assumed SNR or from spectra.
 
 :func:`snr_regularisation` assumes white signal and white noise at a given
-SNR; :func:`noise_regularisation` takes Welch estimates of the noise
+SNR; :class:`NoiseSpectra` takes Welch estimates of the noise
 (from a noise-only sample) and of the recording, accumulated block by block
 by :class:`Welch` so that neither needs to fit in memory. Both compute
 through an :class:`~sigconv.compute.ops.ArrayOps`: blocks enter with
@@ -10,11 +10,14 @@ through an :class:`~sigconv.compute.ops.ArrayOps`: blocks enter with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import InvalidSignalError, UsageError
 
-__all__ = ["DEFAULT_SNR_DB", "Welch", "noise_regularisation", "segment_length", "snr_regularisation"]
+__all__ = ["DEFAULT_SNR_DB", "DYNAMIC_RANGE_DB", "SIGNIFICANCE", "SMOOTHING_OCTAVES", "NoiseSpectra", "Welch", "band_average",
+           "segment_length", "snr_regularisation"]
 
 #: Default ``--snr``: the ratio of the recording's power to its noise's. 40 dB
 #: is the lower end of what ordinary audio recordings achieve (a room's
@@ -28,6 +31,22 @@ _MIN_SEGMENT = 256
 # segments transformed per call: one call per segment is slow on any
 # library (and far slower on a GPU), and all of them at once may not fit
 _SEGMENTS_PER_CALL = 256
+#: Width of the band over which both Welch spectra are averaged before the
+#: noise is subtracted (1/6 octave): narrower than the spectral envelope of
+#: speech or music, wide enough to average some hundred bins at high frequencies.
+SMOOTHING_OCTAVES = 1.0 / 6.0
+#: The recording counts as louder than the noise in a band only by more
+#: than this many standard errors of the two estimates' difference: a
+#: spectrum has thousands of bins, so 3 standard errors still pass a few
+#: bands of pure noise (seen on a recorded hall at 22 kHz), and there the
+#: kernel is weakest; 5 pass one bin in millions.
+SIGNIFICANCE = 5.0
+#: The noise is taken as at most this far below the recording's loudest band
+#: (band-averaged densities): a Hann-windowed Welch estimate resolves no
+#: more, and an inverse FIR of finite length (truncated at -70 dB) could not
+#: use more; without it, bands where a recorded kernel's response is 100 dB
+#: down (above 20 kHz) are boosted by as much and its truncation error spreads.
+DYNAMIC_RANGE_DB = 100.0
 
 
 def segment_length(noise_frames: int) -> int:
@@ -179,39 +198,144 @@ def _as_welch_sees(ops, power, segment: int):
     return xp.maximum(ops.rfft(autocorrelation, axis=0).real, 0.0)
 
 
-def noise_regularisation(noise_psd: np.ndarray, recording_psd: np.ndarray, segment: int):
-    """λ(f) = S_n(f) / S_x(f) from Welch spectra of the noise and of the recording.
+def _band_edges(bins: int, half_width_octaves: float):
+    """For each bin ``k``: the first and last bin within ``half_width_octaves`` of it (at least its neighbours)."""
+    k = np.arange(bins)
+    ratio = 2.0 ** half_width_octaves
+    lo = np.minimum(np.floor(k / ratio).astype(int), k - 1).clip(0, bins - 1)
+    hi = np.maximum(np.ceil(k * ratio).astype(int), k + 1).clip(0, bins - 1)
+    return lo, hi
 
-    The recording holds ``|H|² S_x + S_n``, so the clean part is
-    ``max(S_y - S_n, 0)`` and ``S_x`` is that over ``|H|²`` as Welch's
-    window sees it (smoothed over its main lobe, so that a narrow null of
-    the kernel is not taken for a loud signal behind it). Where the recording is no
-    louder than the noise, ``S_x`` is 0 and λ is infinite: ``G = 0``, the
-    band is given up rather than boosted.
 
-    Parameters
+def band_average(psd: np.ndarray, half_width_octaves: float = SMOOTHING_OCTAVES / 2):
+    """``psd`` (host, ``(bins, channels)``) averaged over a fractional-octave band around each bin.
+
+    Returns
+    -------
+    average : numpy.ndarray
+        Same shape as ``psd``.
+    counts : numpy.ndarray
+        ``(bins,)`` bins in each band.
+
+    Examples
+    --------
+    >>> average, counts = band_average(np.arange(6.0)[:, None], 0.5)
+    >>> [average.ravel().tolist(), counts.tolist()]
+    [[0.5, 1.0, 2.0, 3.5, 3.5, 4.0], [2, 3, 3, 4, 4, 3]]
+    """
+    lo, hi = _band_edges(psd.shape[0], half_width_octaves)
+    total = np.concatenate([np.zeros((1, psd.shape[1])), np.cumsum(psd, axis=0)])
+    counts = hi - lo + 1
+    return (total[hi + 1] - total[lo]) / counts[:, None], counts
+
+
+@dataclass(frozen=True)
+class NoiseSpectra:
+    """Welch spectra of a noise-only sample and of the recording, and what Wiener's filter takes from them.
+
+    Both densities are on one grid and one scale (:meth:`Welch.density`
+    with the same rate and segment). Each estimate wanders around its mean
+    by about ``1 / sqrt(segments)``, so the recording's clean part
+    ``S_y - S_n`` is trusted only where the recording is louder than the
+    noise by more than :data:`SIGNIFICANCE` times the combined standard
+    error, after averaging both over :data:`SMOOTHING_OCTAVES`; elsewhere
+    the band is given up (``G = 0``) rather than boosted; and the noise is
+    taken as no more than :data:`DYNAMIC_RANGE_DB` below the recording's
+    loudest band. Without that
+    test, the estimation noise of a band where the recording holds
+    nothing but noise, divided by a weak kernel response, reads as a loud
+    signal behind the kernel (the cause of ``--noise`` doing worse than
+    any ``--snr`` on a recorded IR whose response falls 100 dB above 20 kHz).
+
+    Attributes
     ----------
-    noise_psd, recording_psd : numpy.ndarray
-        ``(segment // 2 + 1, channels)`` host densities
-        (:meth:`Welch.density`), on the same grid and scale.
+    noise, recording : numpy.ndarray
+        ``(segment // 2 + 1, channels)`` host densities.
     segment : int
         Their Welch segment length.
+    noise_segments, recording_segments : int
+        Segments averaged into each (at least 1).
     """
-    clean = np.maximum(recording_psd - noise_psd, 0.0)
-    welch_freqs = np.arange(noise_psd.shape[0]) / segment
 
-    def regularisation(ops, freqs, power, mean_power):
-        xp = ops.xp
-        kernel_power = _as_welch_sees(ops, power, segment)
-        channels = max(power.shape[1], noise_psd.shape[1])
-        grid = ops.to_device(welch_freqs)
-        lam = ops.empty((freqs.shape[0], channels))
-        for c in range(channels):
-            sn = xp.interp(freqs, grid, ops.to_device(noise_psd[:, c % noise_psd.shape[1]]))
-            clean_c = xp.interp(freqs, grid, ops.to_device(clean[:, c % clean.shape[1]]))
-            sx = clean_c / xp.maximum(kernel_power[:, c % kernel_power.shape[1]], 1e-300)
-            positive = sx > 0
-            lam[:, c] = xp.where(positive, xp.minimum(sn / xp.where(positive, sx, 1.0), 1e300), 1e300)
-        return lam
+    noise: np.ndarray
+    recording: np.ndarray
+    segment: int
+    noise_segments: int
+    recording_segments: int
 
-    return regularisation
+    @classmethod
+    def from_welch(cls, noise: Welch, recording: Welch) -> NoiseSpectra:
+        """The spectra of two accumulated :class:`Welch` estimates (same segment)."""
+        return cls(noise.density(1.0), recording.density(1.0), noise.segment, max(noise.segments, 1),
+                   max(recording.segments, 1))
+
+    def smoothed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The band-averaged noise density and the clean part of the recording (0 where not significant)."""
+        noise, counts = band_average(self.noise)
+        recording, _ = band_average(self.recording)
+        noise = np.maximum(noise, np.max(recording, axis=0) * 10.0 ** (-DYNAMIC_RANGE_DB / 10))
+        # relative standard error of a band average: Hann's 1.5-bin noise bandwidth, 50 % overlap (+6 %)
+        error = np.sqrt(1.5 * 1.06 / counts * (1.0 / self.noise_segments + 1.0 / self.recording_segments))
+        clean = recording - noise * (1.0 + SIGNIFICANCE * error[:, None])
+        return noise, np.maximum(clean, 0.0)
+
+    def band_snr(self, rate: float | None) -> list[dict]:
+        """The recording's SNR per octave band that the filter assumes, for each channel.
+
+        Returns
+        -------
+        list of dict
+            One per octave band below Nyquist (centres 31.25 Hz · 2^k, or
+            1/1536 cycles per sample · 2^k without a rate): ``centre_hz``
+            and ``snr_db``, a list with one value per channel (None where
+            the band is given up: no signal above the noise).
+        """
+        noise, clean = self.smoothed()
+        scale = rate or 1.0
+        freqs = np.arange(noise.shape[0]) / self.segment * scale
+        rows = []
+        centre = 31.25 if rate else 31.25 / 48000
+        while centre * np.sqrt(2) <= scale / 2 * 1.0001:
+            inside = (freqs >= centre / np.sqrt(2)) & (freqs < centre * np.sqrt(2))
+            if inside.any():
+                n, c = noise[inside].sum(axis=0), clean[inside].sum(axis=0)
+                rows.append({"centre_hz": float(centre),
+                             "snr_db": [round(float(10 * np.log10(ci / ni)), 1) if ci > 0 and ni > 0 else None
+                                        for ci, ni in zip(c, n)]})
+            centre *= 2
+        return rows
+
+    def regularisation(self):
+        """λ(f) = S_n(f) / S_x(f) for :func:`sigconv.deconvolution.inverse.design_inverse`.
+
+        The recording holds ``|H|² S_x + S_n``, so ``S_x`` is its clean
+        part over ``|H|²`` as Welch's window sees it (smoothed over its
+        main lobe, and then over the same fractional-octave band, so that a
+        narrow null of the kernel is not taken for a loud signal behind
+        it). Where the clean part is 0, λ is infinite: ``G = 0``.
+        """
+        noise, clean = self.smoothed()
+        segment = self.segment
+        welch_freqs = np.arange(noise.shape[0]) / segment
+
+        def regularisation(ops, freqs, power, mean_power):
+            xp = ops.xp
+            kernel_power = _as_welch_sees(ops, power, segment)
+            fine = 2 * (power.shape[0] - 1)
+            grid = ops.to_device(welch_freqs)
+            coarse = ops.empty((welch_freqs.shape[0], kernel_power.shape[1]))
+            for c in range(kernel_power.shape[1]):
+                coarse[:, c] = xp.interp(grid, ops.to_device(np.arange(power.shape[0]) / fine), kernel_power[:, c])
+            kernel_band, _ = band_average(ops.to_host(coarse))
+            channels = max(power.shape[1], noise.shape[1], clean.shape[1])
+            signal = np.stack([clean[:, c % clean.shape[1]] / np.maximum(kernel_band[:, c % kernel_band.shape[1]],
+                                                                          1e-300) for c in range(channels)], axis=1)
+            lam = ops.empty((freqs.shape[0], channels))
+            for c in range(channels):
+                sn = xp.interp(freqs, grid, ops.to_device(noise[:, c % noise.shape[1]]))
+                sx = xp.interp(freqs, grid, ops.to_device(signal[:, c % signal.shape[1]]))
+                positive = sx > 0
+                lam[:, c] = xp.where(positive, xp.minimum(sn / xp.where(positive, sx, 1.0), 1e300), 1e300)
+            return lam
+
+        return regularisation

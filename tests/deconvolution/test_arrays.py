@@ -460,3 +460,19 @@ def test_an_output_length_beyond_the_frame_limit_is_refused():
         parse_length("1e9s", 48000)
     with pytest.raises(UsageError, match="2\\^31"):
         parse_length(2**31 + 1, None)
+
+
+def test_exact_names_an_ill_conditioned_kernel_instead_of_blaming_the_signal(rng):
+    """A true FIR product by a low-pass FIR with a 130 dB stopband: the error names the kernel and suggests wiener."""
+    h = scipy.signal.firwin(101, 0.2)
+    x = rng.standard_normal(4_000)
+    y = np.convolve(x, h)
+    with pytest.raises(InexactDivisionError, match=r"ill-conditioned.*condition 2\.\d+e-07.*--method wiener"):
+        sigconv.deconvolve(y, h, "exact")
+    with pytest.raises(InexactDivisionError, match="not an exact FIR product"):
+        sigconv.deconvolve(y + 1e-3 * rng.standard_normal(y.size), h[:3], "exact", length=4_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimate = sigconv.deconvolve(y, h, snr_db=120)
+    passband = scipy.signal.firwin(301, 0.15)  # compare where the kernel passes the signal
+    assert snr_db(np.convolve(estimate, passband), np.convolve(x, passband)) > 60
