@@ -1,6 +1,7 @@
 """Accuracy and speed of ``sigconv.correlate`` against plain ``scipy.signal.correlate`` + argmax.
 
 Run:  python benchmarks/bench_correlate.py [--trials 20] [--speed-seconds 1 10 60 600] [--skip-speed]
+                                            [--skip-files] [--pair-minutes 60] [--locate-minutes 120] [--rounds 1]
 
 Accuracy: for each SNR and kind of delay, ``--trials`` random cases of 1 s
 at 16 kHz. A is broadband noise ("integer", "fractional"), noise low-passed
@@ -22,6 +23,14 @@ Speed: median wall time of scipy.signal.correlate(b, a, method="fft") +
 argmax against sigconv.correlate(a, b) (whole lag range, GCC-PHAT with
 band-limited refinement) and sigconv.correlate(..., max_lag=1 s) on mono
 float64 noise at 48 kHz, equal lengths.
+
+Files: ``python -m sigconv correlate`` in a subprocess on generated 48 kHz
+PCM_16 files, wall time and the child's own peak RSS (VmHWM): the hour
+pair (A noise, B = A through a 4 kHz low-pass, 1.2 s later, with noise at
+20 dB SNR) searched over the whole lag range (coarse to fine) and with
+``--max-lag 2`` (block by block), and ``--locate`` of a 10 s clip in a
+2-hour recording (the clip at 720 s, the middle and 20 s before the end),
+interleaved over ``--rounds`` rounds (medians).
 """
 
 from __future__ import annotations
@@ -29,7 +38,11 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -174,17 +187,119 @@ def speed(seconds_list, rate=48000):
     print()
 
 
+# run in the child: `python -m sigconv` (the CLI's process settings), then its own peak RSS on stderr
+MEASURE = """
+import sys
+from sigconv.cli import run
+try:
+    run(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+with open("/proc/self/status") as status:
+    print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _write_pair(folder, minutes, rate=48000):
+    """A (noise) and B (A low-passed at 4 kHz, 1.2 s later, noise 20 dB down) as PCM_16, block by block."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(11)
+    frames, delay = int(minutes * 60 * rate), int(1.2 * rate)
+    sos = scipy.signal.butter(4, 4000, fs=rate, output="sos")
+    state = np.zeros((sos.shape[0], 2))
+    a, b = folder / f"a-{minutes:g}min.wav", folder / f"b-{minutes:g}min.wav"
+    with sf.SoundFile(a, "w", rate, 1, "PCM_16") as fa, sf.SoundFile(b, "w", rate, 1, "PCM_16") as fb:
+        pending = np.zeros(delay)
+        for start in range(0, frames, 1 << 21):
+            x = 0.1 * rng.standard_normal(min(1 << 21, frames - start))
+            fa.write(x)
+            y, state = scipy.signal.sosfilt(sos, x, zi=state)
+            stream = np.concatenate([pending, y])
+            fb.write(stream[: x.size] + 0.01 * rng.standard_normal(x.size))
+            pending = stream[x.size :]
+    return a, b
+
+
+def _write_recording(folder, minutes, rate=48000):
+    """A 10 s clip and a recording of noise holding it at 720 s, the middle and 20 s before the end."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(7)
+    clip = rng.standard_normal(10 * rate)
+    clip_path, recording = folder / "clip.wav", folder / f"recording-{minutes:g}min.wav"
+    sf.write(clip_path, 0.2 * clip, rate, subtype="PCM_16")
+    frames = int(minutes * 60 * rate)
+    starts = [720 * rate, frames // 2 + 777, frames - 20 * rate]
+    with sf.SoundFile(recording, "w", rate, 1, "PCM_16") as f:
+        for start in range(0, frames, 1 << 21):
+            block = 0.1 * rng.standard_normal(min(1 << 21, frames - start))
+            for s in starts:
+                lo, hi = max(s, start), min(s + clip.size, start + block.size)
+                if hi > lo:
+                    block[lo - start : hi - start] += 0.2 * clip[lo - s : hi - s]
+            f.write(block)
+    return clip_path, recording
+
+
+def _run_measured(args):
+    """``(seconds, peak RSS in MB, stdout)`` of one ``python -m sigconv`` run."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", MEASURE, *map(str, args)], capture_output=True, cwd=REPO)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 7):
+        raise SystemExit(f"sigconv {' '.join(map(str, args))} failed: {proc.stderr.decode()[-500:]}")
+    return seconds, int(proc.stderr.decode().strip().splitlines()[-1]) / 1024, proc.stdout.decode()
+
+
+def files(pair_minutes, locate_minutes, rounds):
+    with tempfile.TemporaryDirectory(prefix="bench-correlate-") as tmp:
+        folder = Path(tmp)
+        a, b = _write_pair(folder, pair_minutes)
+        clip, recording = _write_recording(folder, locate_minutes)
+        jobs = {
+            f"2 x {pair_minutes:g} min, whole range": ["correlate", a, b, "--json"],
+            f"2 x {pair_minutes:g} min, --max-lag 2": ["correlate", a, b, "--max-lag", "2", "--json"],
+            f"--locate 10 s in {locate_minutes:g} min": ["correlate", "--locate", clip, recording, "--json"],
+        }
+        measured = {name: [] for name in jobs}
+        for _ in range(rounds):  # interleaved: each round runs every job once
+            for name, args in jobs.items():
+                measured[name].append(_run_measured(args))
+    print(f"Files: `python -m sigconv correlate` on 48 kHz PCM_16 files, {rounds} round(s), medians; peak RSS is "
+          "the child's VmHWM\n")
+    print("| job | time s | peak RSS MB (max) | result |")
+    print("|---|---:|---:|---|")
+    for name, runs in measured.items():
+        document = json.loads(runs[-1][2])
+        if "matches" in document:
+            found = ", ".join(f"{m['start_clock']} ({m['score']:.2f})" for m in document["matches"])
+        else:
+            pair = document["pairs"][0]
+            found = (f"{pair['delay_samples']:+.2f} samples, confidence {pair['confidence']:.1f}, "
+                     f"{document['search']['form']}")
+        print(f"| {name} | {statistics.median(r[0] for r in runs):.1f} | {max(r[1] for r in runs):.0f} | {found} |")
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--speed-seconds", type=float, nargs="*", default=[1, 10, 60, 600])
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-files", action="store_true")
+    parser.add_argument("--pair-minutes", type=float, default=60)
+    parser.add_argument("--locate-minutes", type=float, default=120)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     if not args.skip_accuracy:
         accuracy(args.trials)
     if not args.skip_speed:
         speed(args.speed_seconds)
+    if not args.skip_files:
+        files(args.pair_minutes, args.locate_minutes, args.rounds)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ _EXPORTS = {
     "correlation": (
         "correlate", "correlate_files", "Correlation", "DelayEstimate", "drift_files", "DriftResult",
         "estimate_drift", "locate", "locate_file", "LocateResult", "Match", "write_correlation",
+        "align_signal", "align_file", "UnreliableDriftError",
     ),
     "deconvolution": ("deconvolve", "deconvolve_file", "DeconvolveReport"),
     "errors": (
@@ -48,6 +49,8 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "__version__",
+    "align_file",
+    "align_signal",
     "Backend",
     "BackendUnavailableError",
     "ClippingWarning",
@@ -76,6 +79,7 @@ __all__ = [
     "SignalNotFoundError",
     "SpectralNullWarning",
     "UnreadableSignalError",
+    "UnreliableDriftError",
     "UsageError",
     "WriteReport",
     "backend_statuses",

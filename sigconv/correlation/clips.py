@@ -19,6 +19,7 @@ so two matches are at least a clip length apart.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,15 +27,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError
-from ..compute.frames import FrameWindow, array_blocks
+from ..compute.frames import array_blocks
 from ..validation import as_frames
 from .spectra import correlation_ops
 
-__all__ = ["Match", "LocateResult", "locate", "DEFAULT_THRESHOLD"]
+__all__ = ["Match", "LocateResult", "locate", "DEFAULT_THRESHOLD", "clock_time"]
 
 #: Default score a match must reach.
 DEFAULT_THRESHOLD = 0.5
 _MIN_BLOCK = 1 << 16
+
+
+def clock_time(seconds: float) -> str:
+    """``seconds`` as ``hh:mm:ss.mmm`` (hours past 99 keep their digits; negative times get a sign).
+
+    Examples
+    --------
+    >>> clock_time(3600.0164), clock_time(0.005), clock_time(-61.5)
+    ('01:00:00.016', '00:00:00.005', '-00:01:01.500')
+    """
+    sign = "-" if seconds < 0 else ""
+    millis = round(abs(seconds) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{sign}{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
 @dataclass(frozen=True)
@@ -49,8 +65,14 @@ class Match:
     def start_seconds(self) -> float:
         return self.start_samples / self.rate
 
+    @property
+    def start_clock(self) -> str:
+        """The start as ``hh:mm:ss.mmm``."""
+        return clock_time(self.start_seconds)
+
     def as_dict(self) -> dict:
-        return {"start_samples": self.start_samples, "start_seconds": self.start_seconds, "score": self.score}
+        return {"start_samples": self.start_samples, "start_seconds": self.start_seconds,
+                "start_clock": self.start_clock, "score": self.score}
 
 
 @dataclass(frozen=True)
@@ -127,28 +149,56 @@ class _PeakPicker:
         self.decided = stop
 
 
-def _scores(used: np.ndarray, numerator: np.ndarray, length: int, norm: float) -> np.ndarray:
-    """Pearson scores from the correlation with the centred clip and running sums of ``used`` (few temporaries)."""
-    valid = numerator.shape[0]
-    sums = np.empty(used.shape[0] + 1)
-    sums[0] = 0.0
-    np.cumsum(used, out=sums[1:])
-    local_sum = sums[length:] - sums[:-length]
-    np.multiply(used, used, out=sums[1:])
-    np.cumsum(sums[1:], out=sums[1:])
-    variance = sums[length:] - sums[:-length]  # sums of squares now
-    floor = 1e-12 * max(float(sums[-1]), 1e-300)
-    del sums
-    local_sum *= local_sum
-    local_sum /= length
-    variance -= local_sum
-    del local_sum
-    audible = variance > floor
-    np.sqrt(np.maximum(variance, 0.0, out=variance), out=variance)
-    variance *= norm
-    scores = np.zeros(valid)
-    np.divide(numerator, variance, out=scores, where=audible)
-    return np.clip(scores, -1.0, 1.0, out=scores)
+class _Scorer:
+    """Pearson scores from the correlation with the centred clip and running sums, in buffers reused every hop.
+
+    Every array is allocated once, for the longest hop: a stream of hours
+    allocates nothing per hop, so there is nothing for the allocator to
+    keep or fragment.
+    """
+
+    def __init__(self, hop: int, length: int, norm: float):
+        self.length, self.norm = length, norm
+        self.sums = np.empty(hop + length)
+        self.local = np.empty(hop)
+        self.variance = np.empty(hop)
+        self.audible = np.empty(hop, bool)
+        self.scores = np.empty(hop)
+
+    def __call__(self, used: np.ndarray, numerator: np.ndarray) -> np.ndarray:
+        """Scores of the ``valid = len(numerator)`` positions; ``used`` holds ``valid + length - 1`` frames.
+
+        The array returned is overwritten by the next call.
+        """
+        length, valid = self.length, numerator.shape[0]
+        sums = self.sums[: used.shape[0] + 1]
+        sums[0] = 0.0
+        np.cumsum(used, out=sums[1:])
+        local = np.subtract(sums[length : length + valid], sums[:valid], out=self.local[:valid])
+        np.multiply(used, used, out=sums[1:])
+        np.cumsum(sums[1:], out=sums[1:])
+        variance = np.subtract(sums[length : length + valid], sums[:valid], out=self.variance[:valid])
+        floor = 1e-12 * max(float(sums[-1]), 1e-300)
+        local *= local
+        local /= length
+        variance -= local
+        audible = np.greater(variance, floor, out=self.audible[:valid])
+        np.maximum(variance, 0.0, out=variance)
+        np.sqrt(variance, out=variance)
+        variance *= self.norm
+        scores = self.scores[:valid]
+        scores[:] = 0.0
+        np.divide(numerator, variance, out=scores, where=audible)
+        return np.clip(scores, -1.0, 1.0, out=scores)
+
+
+def _read_ahead(blocks, depth: int):
+    """``blocks`` read by a background thread at most ``depth`` blocks ahead (a bounded queue), or as they are."""
+    if depth <= 0:
+        return blocks if hasattr(blocks, "close") else iter(blocks)
+    from ..io.background import prefetch
+
+    return prefetch(iter(blocks), depth)
 
 
 def _mono_blocks(blocks: Iterable[np.ndarray], name: str):
@@ -164,7 +214,7 @@ def _mono_blocks(blocks: Iterable[np.ndarray], name: str):
 
 def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THRESHOLD, block: int | None = None,
            progress: Callable[[int, int | None, float], None] | None = None, total: int | None = None,
-           backend: str = "auto", context=None) -> LocateResult:
+           backend: str = "auto", context=None, read_ahead: int = 0) -> LocateResult:
     """Find every start of ``clip`` in ``recording`` where the score reaches ``threshold``.
 
     Parameters
@@ -179,9 +229,9 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
     threshold : float
         Smallest score (-1..1) reported.
     block : int, optional
-        Scores per transform (default: the larger of 65536 and two clip
-        lengths). Memory is about 150 bytes per frame of
-        ``block + len(clip)``.
+        Scores per transform (default: the larger of 65536 and the clip's
+        length). Memory is about 100 bytes per frame of ``block + len(clip)``,
+        allocated once.
     progress : callable, optional
         Called as ``progress(frames_done, total, rate)``.
     total : int, optional
@@ -191,6 +241,11 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
         or ``"auto"``: the fastest that runs ``correlate``.
     context : ExecutionContext or int, optional
         Threads the transforms may use (an int is a thread count).
+    read_ahead : int
+        Blocks of ``recording`` a background thread may read ahead of the
+        search (0: none, the recording is read in the search's own
+        thread). The queue between them holds at most this many blocks,
+        however slow the search is.
 
     Returns
     -------
@@ -235,7 +290,7 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
         recording = array_blocks(recording)
     centred = c - c.mean()
     norm = math.sqrt(float(np.dot(centred, centred)))
-    hop = block if block is not None else max(_MIN_BLOCK, 2 * length)
+    hop = block if block is not None else max(_MIN_BLOCK, length)
     if hop < 1:
         raise UsageError(f"--block must be a positive number of frames, not {hop}")
     ops = correlation_ops(backend, total, length, 1, context)
@@ -243,24 +298,42 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
     hop = size - length + 1
     transform = ops.real_fft(size, 1, np.float64)
     clip_spectrum = transform.forward(ops.to_device(centred[None, :])).conj()
-    stream = FrameWindow(_mono_blocks(recording, "the recording"), 1)
     picker = _PeakPicker(length - 1, threshold)
-    position = 0
-    while True:
-        segment = stream.take(position, position + size)[:, 0]
-        valid = hop if not stream.done else min(hop, stream.end - length + 1 - position)
+    score = _Scorer(hop, length, norm)
+    segment = np.zeros(size)  # frames position .. position + size of the recording, reused every hop
+    state = {"position": 0, "frames": 0}
+
+    def search(filled: int) -> None:
+        """Score the positions whose frames ``segment[:filled]`` holds, from ``position`` on."""
+        valid = filled - length + 1
         if valid <= 0:
-            break
+            return
         spectrum = transform.forward(ops.to_device(segment[None, :]))
         spectrum *= clip_spectrum
         numerator = ops.to_host(transform.inverse(spectrum)[0, :valid])
-        scores = _scores(segment[: valid + length - 1], numerator, length, norm)
-        picker.feed(scores)
-        position += valid
+        picker.feed(score(segment[: valid + length - 1], numerator))
+        state["position"] += valid
         if progress:
-            progress(min(position + length - 1, stream.end), total, rate)
+            progress(state["position"] + length - 1, total, rate)
+
+    filled = 0
+    with contextlib.closing(_read_ahead(_mono_blocks(recording, "the recording"), read_ahead)) as blocks:
+        for block in blocks:
+            block = block[:, 0]
+            state["frames"] += block.shape[0]
+            while block.shape[0]:
+                count = min(block.shape[0], size - filled)
+                segment[filled : filled + count] = block[:count]
+                filled += count
+                block = block[count:]
+                if filled == size:
+                    search(size)
+                    segment[: length - 1] = segment[hop:]
+                    filled = length - 1
+    segment[filled:] = 0.0
+    search(filled)
     picker.finish()
-    frames = stream.frames
+    frames = state["frames"]
     if frames < length:
         raise IncompatibleSignalsError(
             f"the recording ({frames} frames, {frames / rate:g} s) is shorter than the clip ({length} frames, "

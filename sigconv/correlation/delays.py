@@ -27,36 +27,50 @@ spectrum ``G = conj(A) B`` is weighted before the inverse transform.
 PHAT and SCOT divide by a spectrum that is floored at 1e-9 of its largest
 value, so silent bands do not divide by zero.
 
-The correlation is computed by FFT in one of two forms:
+The correlation is computed by FFT in one of three forms:
 
 * One transform of the whole signals, of length
   ``max(len(A) + hi, len(B) - lo, len(A), len(B))`` (rounded up to a
   5-smooth length) for a lag window ``lo..hi``. Each signal is copied
   straight into the zero-padded transform buffer; with pyFFTW the
-  transforms run in place. Measured peak memory: about 25 bytes per frame
-  of A and B together with pyFFTW (8.5 GB for two 1-hour 48 kHz mono
-  files, 83 s), about 40 with scipy.fft alone.
+  transforms run in place. About 40 bytes are held per point, so this
+  form is used up to :data:`~sigconv.correlation.coarse.WHOLE_POINTS`
+  (2^21) points, or where the whole function is asked for
+  (``keep_function``).
 * Block by block, when the window is shorter than about a quarter of A:
   overlap-save with blocks of A of ``L`` frames (at least 65536 and four
   window widths) against ``L + W - 1`` frames of B for a window of ``W``
   lags, the cross spectra summed over the blocks. It costs
   ``O(n log(L + W))`` instead of ``O(n log n)`` and holds only a block of
-  each signal: 130 MB for +-1 s, 570 MB for +-10 s at 48 kHz, whatever the
-  length (3.4 s and 5.7 s for the 1-hour pair). For ``cc`` both forms give
-  the same values; for PHAT and SCOT the block form weights the cross
-  spectrum summed over blocks (a Welch-type estimate, which averages out
-  noise before whitening).
+  each signal, whatever the length. For ``cc`` both forms give the same
+  values; for PHAT and SCOT the block form weights the cross spectrum
+  summed over blocks (a Welch-type estimate, which averages out noise
+  before whitening).
+* Coarse to fine (:mod:`sigconv.correlation.coarse`), where either of the
+  others would hold more: a GCC-PHAT search of the whole window on
+  decimated signals, then the block form at the full rate around its best
+  candidates. Memory is bounded whatever the length (under 300 MB for two
+  1-hour 48 kHz files).
+
+Whatever the form, the delay is the direct path of the strongest cluster
+of arrivals and the confidence is measured on the GCC-PHAT correlation
+(:mod:`sigconv.correlation.estimates`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import NoReliableDelayError, UsageError
+from ..errors import UsageError
+from ..limits import check_finite
+from ..validation import as_frames
+from .coarse import array_sources, coarse_to_fine, needs_coarse, settle
+from .estimates import estimate_peak
+from .peaks import check_refine
+from .results import Correlation, DelayEstimate, judge, require_confidence
 from .spectra import (
     CurveMaker,
     block_form_spectra,
@@ -64,8 +78,6 @@ from .spectra import (
     one_transform_spectra,
     plan_transform,
 )
-from .peaks import bandlimited_peak, check_refine, parabolic_offset, peak_confidence
-from ..validation import as_frames
 
 __all__ = [
     "METHODS",
@@ -76,6 +88,8 @@ __all__ = [
     "correlate",
     "lag_window",
     "require_confidence",
+    "judge",
+    "estimate_peak",
 ]
 
 #: Correlation methods; the first is the default.
@@ -90,121 +104,6 @@ def check_method(method: str) -> str:
     if method not in METHODS:
         raise UsageError(f"unknown correlation method {method!r}; choose one of: {', '.join(METHODS)}")
     return method
-
-
-@dataclass(frozen=True)
-class DelayEstimate:
-    """The delay of one channel of B relative to the reference channel of A.
-
-    Attributes
-    ----------
-    ref_channel, channel : int
-        Channel of A and channel of B.
-    delay_samples : float
-        Estimated delay of B after A, in samples (sub-sample refined).
-    rate : float
-        Sample rate in Hz.
-    peak : float
-        Correlation at the estimated delay (interpolated).
-    confidence : float or None
-        Peak height over the largest correlation magnitude outside the
-        peak's neighbourhood (:func:`sigconv.correlation.peaks.peak_confidence`).
-    lag : int
-        Whole-sample lag of the largest correlation value.
-    at_edge : bool
-        The largest value lies at the edge of the search window: the true
-        peak may be outside it.
-    runner_up_lag : int or None
-        Lag of the largest value outside the peak's neighbourhood.
-    """
-
-    ref_channel: int
-    channel: int
-    delay_samples: float
-    rate: float
-    peak: float
-    confidence: float | None
-    lag: int
-    at_edge: bool = False
-    runner_up_lag: int | None = None
-
-    @property
-    def delay_seconds(self) -> float:
-        """The delay in seconds."""
-        return self.delay_samples / self.rate
-
-    def as_dict(self) -> dict:
-        """A JSON-ready dict (an infinite confidence becomes None)."""
-        confidence = self.confidence
-        if confidence is not None and not math.isfinite(confidence):
-            confidence = None
-        return {
-            "ref_channel": self.ref_channel,
-            "channel": self.channel,
-            "delay_samples": self.delay_samples,
-            "delay_seconds": self.delay_seconds,
-            "peak": self.peak,
-            "confidence": confidence,
-            "lag_samples": self.lag,
-            "at_edge": self.at_edge,
-        }
-
-
-@dataclass(frozen=True)
-class Correlation:
-    """The result of :func:`correlate`.
-
-    Attributes
-    ----------
-    method : str
-    rate : float
-    pairs : tuple of DelayEstimate
-        One per channel of B.
-    lo, hi : int
-        The lag window searched, in samples (inclusive).
-    min_lag : int
-        Lags closer to zero than this many samples were left out.
-    lags : numpy.ndarray or None
-        ``lo..hi`` (None when the function was not kept).
-    values : numpy.ndarray or None
-        ``(len(lags), pairs)``: the (weighted) correlation per channel pair.
-    normalized : bool
-        ``cc`` values are divided by ``sqrt(sum(a**2) * sum(b**2))``.
-    refine : str
-    frames_a, frames_b : int
-    """
-
-    method: str
-    rate: float
-    pairs: tuple
-    lo: int
-    hi: int
-    min_lag: int = 0
-    lags: np.ndarray | None = None
-    values: np.ndarray | None = None
-    normalized: bool = False
-    refine: str = "bandlimited"
-    frames_a: int = 0
-    frames_b: int = 0
-    notes: list = field(default_factory=list, compare=False)
-
-    @property
-    def delays(self) -> np.ndarray:
-        """Delay of each pair in seconds."""
-        return np.array([p.delay_seconds for p in self.pairs])
-
-    def as_dict(self) -> dict:
-        """A JSON-ready summary (without the correlation function)."""
-        return {
-            "method": self.method,
-            "rate": self.rate,
-            "normalized": self.normalized,
-            "refine": self.refine,
-            "frames_a": self.frames_a,
-            "frames_b": self.frames_b,
-            "search": {"lo_samples": self.lo, "hi_samples": self.hi, "min_abs_samples": self.min_lag},
-            "pairs": [p.as_dict() for p in self.pairs],
-        }
 
 
 def lag_window(frames_a: int, frames_b: int, rate: float = 1.0, *, max_lag: float | None = None,
@@ -231,6 +130,7 @@ def lag_window(frames_a: int, frames_b: int, rate: float = 1.0, *, max_lag: floa
     >>> lag_window(100, 50, 10.0, max_lag=2.5, min_lag=0.5)
     (-25, 25, 5)
     """
+    check_lags(max_lag, min_lag, lag_range)
     full_lo, full_hi = -(frames_a - 1), frames_b - 1
     eps = 1e-9
     if lag_range is not None and max_lag is not None:
@@ -263,29 +163,6 @@ def lag_window(frames_a: int, frames_b: int, rate: float = 1.0, *, max_lag: floa
     return lo, hi, min_abs
 
 
-def estimate_peak(values, spectrum, maker, allowed, refine, rate, ref, channel, full_lo, full_hi) -> DelayEstimate:
-    """Find, refine and rate the peak of one channel pair's correlation."""
-    lo = maker.lo
-    search = values if allowed is None else np.where(allowed, values, -np.inf)
-    index = int(np.argmax(search))
-    lag = lo + index
-    rated = peak_confidence(values, index, allowed)
-    n = values.shape[0]
-    edge_low = index == 0 or (allowed is not None and not allowed[index - 1])
-    edge_high = index == n - 1 or (allowed is not None and not allowed[index + 1])
-    at_edge = (edge_low and lag > full_lo) or (edge_high and lag < full_hi)
-    delay, peak = float(lag), float(values[index])
-    if refine != "none" and 0 < index < n - 1 and not at_edge:
-        offset = parabolic_offset(values[index - 1], values[index], values[index + 1])
-        delay = lag + offset
-        if refine == "bandlimited":
-            found = bandlimited_peak(spectrum, maker.size, lag - maker.origin, start=delay - maker.origin)
-            if found is not None:
-                delay, peak = found[0] + maker.origin, found[1]
-    runner_up = None if rated.runner_up is None else lo + rated.runner_up
-    return DelayEstimate(ref, channel, float(delay), rate, float(peak), rated.confidence, lag, bool(at_edge), runner_up)
-
-
 def _allowed(lo, hi, min_abs):
     if not min_abs:
         return None
@@ -299,7 +176,8 @@ def correlate_sources(a, b, na, nb, rate, *, ops, ref, method, normalize, lo, hi
     ``a`` and ``b`` are host ``(frames, channels)`` arrays or :class:`~sigconv.compute.frames.FrameWindow`
     streams of ``na`` and ``nb`` frames; ``ops`` (an :class:`~sigconv.compute.ops.ArrayOps`)
     holds and transforms the spectra. The peaks are found on the host, in the correlation and the
-    spectrum :meth:`CurveMaker.values` hands back.
+    spectrum :meth:`CurveMaker.values` hands back; for ``cc`` and ``scot`` the confidence is
+    measured on the GCC-PHAT correlation of the same cross spectrum (:mod:`sigconv.correlation.estimates`).
     """
     size, length = plan_transform(ops, na, nb, lo, hi, block)
     allowed = _allowed(lo, hi, min_abs)
@@ -314,23 +192,50 @@ def correlate_sources(a, b, na, nb, rate, *, ops, ref, method, normalize, lo, hi
     del a, b
     estimates, curves = [], []
     for channel, (spectrum, auto_a, auto_b, energy_a, energy_b) in enumerate(spectra):
+        reference = maker.phat_reference(spectrum)
         scale = math.sqrt(energy_a * energy_b) if normalize and energy_a * energy_b > 0 else 1.0
         maker.weight(spectrum, auto_a, auto_b, scale)
         values, spectrum = maker.values(spectrum, keep_spectrum=refine == "bandlimited")
-        estimates.append(estimate_peak(values, spectrum, maker, allowed, refine, rate, ref, channel, -(na - 1), nb - 1))
-        del spectrum
+        estimates.append(estimate_peak(values, spectrum, maker, allowed, refine, rate, ref, channel, -(na - 1),
+                                       nb - 1, reference=reference))
+        del spectrum, reference
         if keep_function:
             curves.append(values)
     lags = np.arange(lo, hi + 1) if keep_function else None
     values = np.stack(curves, axis=1) if keep_function else None
-    return Correlation(method, rate, tuple(estimates), lo, hi, min_abs, lags, values, bool(normalize), refine, na, nb)
+    form = "one transform" if length is None else "blocks"
+    return Correlation(method, rate, tuple(estimates), lo, hi, min_abs, lags, values, bool(normalize), refine, na, nb,
+                       search={"form": form})
 
 
-def check_options(method, normalize, refine, ref_channel, channels_a, block=None) -> None:
+def check_lags(max_lag: float | None = None, min_lag: float | None = None,
+               lag_range: tuple[float, float] | None = None) -> None:
+    """Refuse lag limits that are not finite numbers (:class:`UsageError` naming the option).
+
+    Examples
+    --------
+    >>> check_lags(max_lag=float("nan"))
+    Traceback (most recent call last):
+    ...
+    sigconv.errors.UsageError: --max-lag must be a finite number of seconds, not nan
+    """
+    limits = [("--max-lag", max_lag), ("--min-lag", min_lag), *(("--lag-range", v) for v in lag_range or ())]
+    for option, value in limits:
+        if value is not None:
+            check_finite(value, option, " of seconds")
+
+
+def check_options(method, normalize, refine, ref_channel, channels_a, block=None, *, max_lag=None, min_lag=None,
+                  lag_range=None, min_confidence=None) -> None:
     """Refuse bad or conflicting options early, in plain words.
 
-    The reference channel is checked against ``channels_a`` only when that is known (not None).
+    The reference channel is checked against ``channels_a`` only when
+    that is known (not None); lag limits (:func:`check_lags`) and
+    ``min_confidence`` must be finite, ``min_confidence`` zero or more.
     """
+    check_lags(max_lag, min_lag, lag_range)
+    if min_confidence is not None and check_finite(min_confidence, "--min-confidence") < 0:
+        raise UsageError(f"--min-confidence must be zero or more, not {min_confidence:g}")
     check_method(method)
     check_refine(refine)
     if normalize and method != "cc":
@@ -426,39 +331,22 @@ def correlate(a, b, rate: float = 1.0, *, method: str = DEFAULT_METHOD, normaliz
     """
     a = as_frames(a, name="signal A")
     b = as_frames(b, name="signal B")
-    check_options(method, normalize, refine, ref_channel, a.shape[1], block)
+    check_options(method, normalize, refine, ref_channel, a.shape[1], block, max_lag=max_lag, min_lag=min_lag,
+                  lag_range=lag_range, min_confidence=min_confidence)
     na, nb = a.shape[0], b.shape[0]
     lo, hi, min_abs = lag_window(na, nb, rate, max_lag=max_lag, min_lag=min_lag, lag_range=lag_range)
     ops = correlation_ops(backend, na, nb, b.shape[1], context)
-    result = correlate_sources(
-        a, b, na, nb, rate, ops=ops,
-        ref=ref_channel, method=method, normalize=normalize, lo=lo, hi=hi, min_abs=min_abs, refine=refine,
-        block=block, keep_function=keep_function, progress=progress,
-    )
-    if min_confidence is not None:
-        require_confidence(result, min_confidence)
-    return result
-
-
-def require_confidence(result: Correlation, min_confidence: float) -> None:
-    """Raise :class:`NoReliableDelayError` naming every pair whose confidence is below ``min_confidence``.
-
-    Pairs whose confidence cannot be measured (the window holds nothing
-    outside the peak's neighbourhood) pass.
-    """
-    weak = [p for p in result.pairs if p.confidence is not None and p.confidence < min_confidence]
-    if not weak:
-        return
-    parts = []
-    for p in weak:
-        other = "" if p.runner_up_lag is None else f"; another lag, {p.runner_up_lag:+d} samples, correlates nearly as well"
-        parts.append(
-            f"B channel {p.channel} against A channel {p.ref_channel}: the best lag, {p.lag:+d} samples "
-            f"({p.lag / p.rate:+.6f} s), has confidence {p.confidence:.2f}{other}"
+    if needs_coarse(ops, na, nb, lo, hi, block, keep_function):
+        result = coarse_to_fine(array_sources(a, b), rate, ops=ops, ref=ref_channel, method=method,
+                                normalize=normalize, lo=lo, hi=hi, min_abs=min_abs, refine=refine, block=block,
+                                progress=progress)
+    else:
+        result = correlate_sources(
+            a, b, na, nb, rate, ops=ops,
+            ref=ref_channel, method=method, normalize=normalize, lo=lo, hi=hi, min_abs=min_abs, refine=refine,
+            block=block, keep_function=keep_function, progress=progress,
         )
-    raise NoReliableDelayError(
-        f"no reliable delay found ({'; '.join(parts)}); the confidence must reach --min-confidence "
-        f"{min_confidence:g}. Use longer or cleaner recordings, narrow the search with --max-lag or --lag-range, "
-        "try another --method, use --drift if the recorders' clocks differ (the peak smears), "
-        "or lower --min-confidence"
-    )
+        result = settle(array_sources(a, b), rate, result, ops=ops, ref=ref_channel, normalize=normalize, block=block)
+    if min_confidence is not None:
+        result = require_confidence(result, min_confidence)
+    return result

@@ -1,9 +1,13 @@
 """The file jobs behind ``sigconv correlate``: read, check rates, correlate, write the function.
 
-:func:`correlate_files` streams both files block by block when a lag window
-makes the block-by-block form cheaper (memory then does not grow with the
-files' length); otherwise it reads them whole (see :mod:`sigconv.correlation.delays`
-for the memory each form needs). :func:`drift_files` reads both whole;
+:func:`correlate_files` streams both files block by block: into one
+transform, block by block for a lag window, or coarse to fine for a wide
+window of long files (memory then does not grow with the files' length;
+see :mod:`sigconv.correlation.delays` for the memory each form needs). It
+reads them again to settle each delay in its canonical window
+(:func:`~sigconv.correlation.coarse.settle`), except a stream on standard
+input, which can be read once only (the coarse-to-fine search holds such
+a stream in memory). :func:`drift_files` reads both whole;
 :func:`locate_file` reads the clip whole and streams the recording (also
 from a pipe). Each takes its settings as a small frozen dataclass
 (:class:`CorrelateSettings`, :class:`DriftSettings`, :class:`LocateSettings`)
@@ -43,6 +47,7 @@ from .delays import (
     lag_window,
     require_confidence,
 )
+from .coarse import Sources, coarse_to_fine, needs_coarse, settle
 from .drift import DEFAULT_WINDOW_SECONDS, DriftResult, estimate_drift
 from .spectra import correlation_ops, plan_transform
 
@@ -51,6 +56,9 @@ __all__ = ["correlate_files", "drift_files", "locate_file", "write_correlation",
 
 #: Frames per block read from a file.
 READ_BLOCK = 1 << 16
+#: Blocks the reader of ``--locate`` may decode ahead of the search, in its own thread (a bounded queue:
+#: at most 4 blocks of 65536 frames wait, however busy the machine).
+LOCATE_READ_AHEAD = 4
 
 Progress = Callable[[int, "int | None", float], None]
 
@@ -84,7 +92,9 @@ class CorrelateSettings:
 
     def check(self, channels_a: int | None = None) -> None:
         """Refuse bad or conflicting values (the reference channel once A's channels are known)."""
-        check_options(self.method, self.normalize, self.refine, self.ref_channel, channels_a, self.block)
+        check_options(self.method, self.normalize, self.refine, self.ref_channel, channels_a, self.block,
+                      max_lag=self.max_lag, min_lag=self.min_lag, lag_range=self.lag_range,
+                      min_confidence=self.min_confidence)
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,29 @@ def _open_pair(a_path: str, b_path: str, files: FileOptions, resample_b: bool, n
             b.close()
     finally:
         a.close()
+
+
+def _reopener(reader: SignalReader, path: str, files: FileOptions):
+    """A callable that gives ``reader``'s blocks afresh each time (the coarse-to-fine search reads a file twice or more).
+
+    A signal already in memory is served again; a file is opened again
+    (and closed when its blocks are done or dropped); standard input, which
+    can be read once only, is read into memory first.
+    """
+    if isinstance(reader, ArrayReader):
+        return lambda: reader.blocks(READ_BLOCK)
+    if path == "-":
+        kept = ArrayReader(Signal(read_all(reader), reader.rate, reader.subtype, reader.format, reader.name))
+        return lambda: kept.blocks(READ_BLOCK)
+
+    def blocks():
+        again = open_reader(path, files.input_format, files.rate)
+        try:
+            yield from again.blocks(READ_BLOCK)
+        finally:
+            again.close()
+
+    return blocks
 
 
 def _known_length(reader: SignalReader) -> SignalReader:
@@ -244,22 +277,41 @@ class CorrelateJob:
             lo, hi, min_abs = lag_window(na, nb, a.rate, max_lag=s.max_lag, min_lag=s.min_lag,
                                          lag_range=s.lag_range)
             ops = correlation_ops(s.backend, na, nb, b.channels, context)
-            _, length = plan_transform(ops, na, nb, lo, hi, s.block)
-            source_a = FrameWindow(a.blocks(READ_BLOCK), a.channels)  # streamed into the transform buffer
-            if length is None and b.channels > 1:
-                source_b = read_all(b)  # one transform per channel of B: keep B
+            names = (f"A {self.a_path!r}", f"B {self.b_path!r}")
+            if needs_coarse(ops, na, nb, lo, hi, s.block, s.keep_function):
+                sources = Sources(_reopener(a, self.a_path, self.files), _reopener(b, self.b_path, self.files),
+                                  na, nb, a.channels, b.channels)
+                result = coarse_to_fine(sources, a.rate, ops=ops, ref=s.ref_channel, method=s.method,
+                                        normalize=s.normalize, lo=lo, hi=hi, min_abs=min_abs, refine=s.refine,
+                                        block=s.block, progress=progress, names=names)
             else:
-                source_b = FrameWindow(b.blocks(READ_BLOCK), b.channels)
-            result = correlate_sources(
-                source_a, source_b, na, nb, a.rate, ops=ops, ref=s.ref_channel, method=s.method,
-                normalize=s.normalize, lo=lo, hi=hi, min_abs=min_abs, refine=s.refine, block=s.block,
-                keep_function=s.keep_function, progress=progress,
-                names=(f"A {self.a_path!r}", f"B {self.b_path!r}"),
-            )
+                result = self._direct(a, b, na, nb, lo, hi, min_abs, ops, progress, names)
+                if all(path != "-" or isinstance(reader, ArrayReader) for path, reader in ((self.a_path, a),
+                                                                                           (self.b_path, b))):
+                    # settled only where both can be read again (a stream on standard input cannot)
+                    sources = Sources(_reopener(a, self.a_path, self.files), _reopener(b, self.b_path, self.files),
+                                      na, nb, a.channels, b.channels)
+                    result = settle(sources, a.rate, result, ops=ops, ref=s.ref_channel, normalize=s.normalize,
+                                    block=s.block)
         result.notes.extend(notes)
         if s.min_confidence is not None:
-            require_confidence(result, s.min_confidence)
+            result = require_confidence(result, s.min_confidence)
         return result
+
+    def _direct(self, a, b, na, nb, lo, hi, min_abs, ops, progress, names) -> Correlation:
+        """One transform or the block form, reading each file once."""
+        s = self.settings
+        _, length = plan_transform(ops, na, nb, lo, hi, s.block)
+        source_a = FrameWindow(a.blocks(READ_BLOCK), a.channels)  # streamed into the transform buffer
+        if length is None and b.channels > 1:
+            source_b = read_all(b)  # one transform per channel of B: keep B
+        else:
+            source_b = FrameWindow(b.blocks(READ_BLOCK), b.channels)
+        return correlate_sources(
+            source_a, source_b, na, nb, a.rate, ops=ops, ref=s.ref_channel, method=s.method,
+            normalize=s.normalize, lo=lo, hi=hi, min_abs=min_abs, refine=s.refine, block=s.block,
+            keep_function=s.keep_function, progress=progress, names=names,
+        )
 
 
 def drift_files(a_path: str, b_path: str, settings: DriftSettings | None = None, *,
@@ -342,7 +394,8 @@ def locate_file(clip_path: str, recording_path: str, settings: LocateSettings | 
             clip = resample(clip, clip_rate, recording.rate)
             notes.append(f"resampled the clip from {clip_rate:g} Hz to {recording.rate:g} Hz")
         result = locate(clip, recording.blocks(READ_BLOCK), recording.rate, threshold=s.threshold, block=s.block,
-                        progress=progress, total=recording.frames, backend=s.backend, context=context)
+                        progress=progress, total=recording.frames, backend=s.backend, context=context,
+                        read_ahead=LOCATE_READ_AHEAD)
     finally:
         recording.close()
     return result, notes

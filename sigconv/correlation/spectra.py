@@ -23,7 +23,7 @@ from ..compute.frames import FrameWindow, array_blocks
 from ..errors import NoCorrelationPeakError
 
 __all__ = ["constant_check", "correlation_ops", "plan_transform", "CurveMaker", "one_transform_spectra",
-           "block_form_spectra"]
+           "block_form_spectra", "window_rows_spectra"]
 
 _FLOOR = 1e-9  # PHAT/SCOT denominators are at least this fraction of their largest value
 _MIN_BLOCK = 1 << 16  # smallest block of A in the block-by-block form
@@ -180,6 +180,23 @@ class CurveMaker:
             cross /= scale
         return cross
 
+    def phat_reference(self, cross):
+        """The GCC-PHAT correlation over ``lo..hi`` of the (unweighted) cross spectrum ``cross``, on the host.
+
+        None for ``gcc-phat`` itself, whose own correlation is the
+        reference. ``cross`` is left as it is (a copy is weighted).
+        """
+        if self.method == "gcc-phat":
+            return None
+        if self.transform is not None and self.transform.in_place:
+            copy = self.transform.buffer().view(np.complex128)
+            copy[...] = cross
+        else:
+            copy = cross.copy()
+        phat = CurveMaker(self.ops, "gcc-phat", self.size, self.lo, self.hi, self.rotate, self.transform)
+        reference, _ = phat.values(phat.weight(copy), keep_spectrum=False)
+        return reference
+
     def values(self, spectrum, keep_spectrum: bool = True):
         """``(correlation at lags lo..hi, spectrum)``, both on the host.
 
@@ -233,6 +250,43 @@ def _block_spectra(ops, a: FrameWindow, b: FrameWindow, ref, lo, hi, size, lengt
         start += length
         if progress:
             progress(min(start, a.end), total, rate)
+    return cross, auto_a, auto_b
+
+
+def window_rows_spectra(ops, a: FrameWindow, rows, ref: int, width: int, size: int, length: int, method: str,
+                        progress=None, done: int = 0, total: int | None = None, rate: float = 1.0):
+    """Cross spectra of channel ``ref`` of A against *rows*, each its own stream and lag window, summed over blocks.
+
+    Each row is ``(b, column, lo)``: channel ``column`` of the stream ``b``
+    (a :class:`FrameWindow` of its own) over lags ``lo..lo + width - 1``.
+    One pass over A serves every row, block by block as in the block form
+    (blocks of A of ``length`` frames, transforms of ``size`` points).
+    Returns device arrays ``(cross, auto_a, auto_b)``, one row of
+    ``cross`` (and ``auto_b``, SCOT only) per row.
+    """
+    count = len(rows)
+    fft = ops.real_fft(size, 1 + count, np.float64)
+    bins = fft.bins
+    cross = ops.zeros((count, bins), np.complex128)
+    auto_a = ops.zeros(bins) if method == "scot" else None
+    auto_b = ops.zeros((count, bins)) if method == "scot" else None
+    frame = fft.frame
+    span = length + width - 1
+    start = 0
+    while a.has_frames_from(start):
+        frame[0, :length] = ops.to_device(a.take(start, start + length)[:, ref])
+        frame[0, length:] = 0
+        for r, (b, column, lo) in enumerate(rows):
+            frame[1 + r, :span] = ops.to_device(b.take(start + lo, start + lo + span)[:, column])
+        frame[1:, span:] = 0
+        spectra = fft.forward_frame()
+        cross += spectra[0].conj() * spectra[1:]
+        if auto_a is not None:
+            auto_a += spectra[0].real ** 2 + spectra[0].imag ** 2
+            auto_b += spectra[1:].real ** 2 + spectra[1:].imag ** 2
+        start += length
+        if progress:
+            progress(done + min(start, a.end), total, rate)
     return cross, auto_a, auto_b
 
 

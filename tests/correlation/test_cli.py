@@ -57,7 +57,7 @@ def test_json_shape_and_values(cli, delayed):
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["method"] == "gcc-phat" and document["rate"] == RATE
-    assert document["search"] == {"lo_samples": -2400, "hi_samples": 2400, "min_abs_samples": 0}
+    assert document["search"] == {"lo_samples": -2400, "hi_samples": 2400, "min_abs_samples": 0, "form": "one transform"}
     (pair,) = document["pairs"]
     assert pair.keys() >= {"ref_channel", "channel", "delay_samples", "delay_seconds", "peak", "confidence"}
     assert (pair["ref_channel"], pair["channel"]) == (0, 0)
@@ -163,7 +163,9 @@ def test_low_confidence_prints_no_delay(cli, write_audio, rng):
     a = write_audio("a.wav", rng.standard_normal(20000))
     b = write_audio("b.wav", rng.standard_normal(20000))
     result = cli("correlate", a, b)
-    assert result.exit_code == 7 and result.stdout == ""
+    assert result.exit_code == 7 and "delay:" not in result.stdout  # the line says why there is no delay
+    assert re.fullmatch(r"no reliable delay \(best lag [+-]\d+ samples, [+-][\d.]+ s, peak \S+, confidence [01]\.\d\)\n",
+                        result.stdout)
     assert "no reliable delay found" in result.stderr and "--min-confidence 1.5" in result.stderr
     assert cli("correlate", a, b, "--min-confidence", "0").exit_code == 0
 
@@ -212,9 +214,12 @@ def test_locate_lines_json_and_no_match(cli, write_audio, rng):
     result = cli("correlate", "--locate", clip_path, recording)
     assert result.exit_code == 0, result.stderr
     assert [line.split(" s ")[0] for line in result.stdout.splitlines()] == ["1.500000", "12.500125"]
-    assert all(re.fullmatch(r"\S+ s  score 0\.9\d\d", line) for line in result.stdout.splitlines())
+    assert [line.split("  ")[1] for line in result.stdout.splitlines()] == ["00:00:01.500", "00:00:12.500"]
+    assert all(re.fullmatch(r"\S+ s  \d\d:\d\d:\d\d\.\d{3}  score 0\.9\d\d", line)
+               for line in result.stdout.splitlines())
     document = json.loads(cli("correlate", "--locate", clip_path, recording, "--json").stdout)
     assert [m["start_samples"] for m in document["matches"]] == [12_000, 100_001] and document["threshold"] == 0.5
+    assert [m["start_clock"] for m in document["matches"]] == ["00:00:01.500", "00:00:12.500"]
     none = cli("correlate", "--locate", clip_path, recording, "--threshold", "0.99")
     assert none.exit_code == 0 and none.stdout == "" and "no occurrence reached --threshold 0.99" in none.stderr
 
@@ -308,3 +313,68 @@ def test_backend_option(cli, delayed, write_audio, mode):
     assert "'direct' does not run correlate" in message and "fft" in message, message
     unknown = cli("correlate", *args, "--backend", "nope")
     assert unknown.exit_code == 5 and "nope" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+# --- every pair reported, whatever fails ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def half_related(write_audio, rng):
+    """A, and a stereo B whose channel 0 is A 480 samples later and whose channel 1 is unrelated noise."""
+    source = rng.standard_normal(RATE + 1000)
+    a = source[1000:]
+    b = np.stack([source[520 : RATE + 520], rng.standard_normal(RATE)], axis=1)
+    return write_audio("a.wav", a), write_audio("b.wav", b)
+
+
+def test_json_reports_every_pair_when_one_fails(cli, half_related):
+    a, b = half_related
+    result = cli("correlate", a, b, "--json")
+    assert result.exit_code == 7
+    document = json.loads(result.stdout)
+    good, bad = document["pairs"]
+    assert good["status"] == "ok" and good["reason"] is None and good["delay_samples"] == pytest.approx(480, abs=0.01)
+    assert bad["status"] == "unreliable" and bad["delay_samples"] is None and bad["confidence"] < 1.5
+    assert "B channel 1 against A channel 0" in bad["reason"] and "--min-confidence 1.5" in bad["reason"]
+    assert "no reliable delay found (B channel 1" in result.stderr
+
+
+def test_text_reports_every_pair_when_one_fails(cli, half_related):
+    a, b = half_related
+    result = cli("correlate", a, b)
+    assert result.exit_code == 7
+    first, second = result.stdout.splitlines()
+    assert first.startswith("channel 0: delay: +480.00 samples (+0.010000 s)")
+    assert second.startswith("channel 1: no reliable delay (best lag ")
+    both_fail = cli("correlate", a, b, "--json", "--min-confidence", "1e9")
+    assert both_fail.exit_code == 7 and [p["status"] for p in json.loads(both_fail.stdout)["pairs"]] == [
+        "unreliable", "unreliable"]
+
+
+def test_the_function_is_written_even_when_the_delay_is_unreliable(cli, half_related, tmp_path):
+    a, b = half_related
+    out = tmp_path / "r.csv"
+    result = cli("correlate", a, b, "--max-lag", "0.02", "-o", out)
+    assert result.exit_code == 7
+    table = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert table.shape == (1921, 4) and table[np.argmax(table[:, 2]), 0] == 480
+    assert f"Warning: wrote the correlation function to {out}, but 1 channel pair has no reliable delay" in result.stderr
+
+
+def test_an_inverted_b_is_said(cli, write_audio, rng):
+    source = rng.standard_normal(RATE + 1000)
+    a, b = write_audio("a.wav", source[1000:]), write_audio("b.wav", -0.5 * source[520 : RATE + 520])
+    result = cli("correlate", a, b)
+    assert result.exit_code == 0
+    assert re.fullmatch(r"delay: \+480\.00 samples \(\+0\.010000 s\)  peak -0\.\d+  confidence \d+\.\d  inverted\n",
+                        result.stdout)
+    assert "Note: B channel 0 is inverted against A channel 0" in result.stderr
+    assert json.loads(cli("correlate", a, b, "--json").stdout)["pairs"][0]["polarity"] == "inverted"
+
+
+def test_help_says_what_exit_7_still_delivers(cli):
+    text = " ".join(cli("correlate", "--help").stdout.split())
+    assert "exits with status 7 after printing every channel, with --json too" in text
+    assert "-o still writes the correlation function" in text
+    assert "Written even when a delay is unreliable (with a warning and exit status 7)" in text
+    assert "hh:mm:ss.mmm" in text

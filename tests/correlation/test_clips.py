@@ -157,3 +157,41 @@ def test_locate_streams_a_long_file_in_bounded_memory(tmp_path):
     assert [round(m["start_samples"]) for m in found["matches"]] == starts
     peak_rss_mb = int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
     assert peak_rss_mb < 200, f"peak RSS {peak_rss_mb:.0f} MB"
+
+
+def test_the_reader_stays_a_bounded_number_of_blocks_ahead_of_a_slow_search(rng, monkeypatch):
+    """With a background reader (read_ahead), a search slowed down (a busy machine) never lets the queue
+    between them grow: the reader is at most read_ahead blocks, plus the one it holds, past what the search
+    has taken."""
+    import time
+
+    from sigconv.correlation import clips
+
+    clip = rng.standard_normal(2000)
+    x = recording_with(rng, clip, [30_000, 150_000], seconds=25.0)
+    block = 4096
+    produced, consumed, ahead = [0], [0], []
+
+    def source():
+        for start in range(0, x.size, block):
+            produced[0] += 1
+            ahead.append(produced[0] - consumed[0])
+            yield x[start : start + block, None]
+
+    def counted(blocks):
+        for b in blocks:
+            consumed[0] += 1
+            yield b
+
+    original = clips._Scorer.__call__
+
+    def slow(self, used, numerator):
+        time.sleep(0.02)
+        return original(self, used, numerator)
+
+    monkeypatch.setattr(clips._Scorer, "__call__", slow)
+    real_read_ahead = clips._read_ahead
+    monkeypatch.setattr(clips, "_read_ahead", lambda blocks, depth: counted(real_read_ahead(blocks, depth)))
+    result = locate(clip, source(), RATE, block=8192, read_ahead=3)
+    assert [m.start_samples for m in result.matches] == [30_000, 150_000]
+    assert produced[0] == -(-x.size // block) and max(ahead) <= 3 + 2
