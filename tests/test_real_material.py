@@ -9,10 +9,8 @@ committed; where that is impossible the tests skip and say why.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import scipy.signal
 import soundfile as sf
 
 from .conftest import run_sigconv
+from .debian import fetch_files
 
 pytestmark = pytest.mark.network
 
@@ -34,29 +33,10 @@ WANTED = {
 
 def _fetch() -> str | None:
     """Fill the cache; return None on success or the reason it failed."""
-    if all((CACHE / name).exists() for name in WANTED):
-        return None
-    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        return "apt-get/dpkg-deb not available to fetch Debian's recorded IRs and speech"
-    packages = sorted({pkg for pkg, _ in WANTED.values()})
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            proc = subprocess.run(["apt-get", "download", *packages], cwd=tmp, capture_output=True, text=True,
-                                  timeout=300)
-        except subprocess.TimeoutExpired:
-            return "apt-get download timed out"
-        if proc.returncode != 0:
-            return f"apt-get download {' '.join(packages)} failed: {proc.stderr.strip()[-300:]}"
-        for deb in Path(tmp).glob("*.deb"):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "root")], check=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        for name, (_, inside) in WANTED.items():
-            shutil.copyfile(Path(tmp) / "root" / inside, CACHE / name)
-        (CACHE / "SOURCE.txt").write_text(
-            "greathall.wav, cabinet.wav: Debian package guitarix-common (GPL-2+)\n"
-            "speech.wav: Debian package alsa-utils, /usr/share/sounds/alsa/Front_Center.wav (GPL-2+)\n"
-        )
-    return None
+    return fetch_files(CACHE, WANTED, (
+        "greathall.wav, cabinet.wav: Debian package guitarix-common (GPL-2+)\n"
+        "speech.wav: Debian package alsa-utils, /usr/share/sounds/alsa/Front_Center.wav (GPL-2+)\n"
+    ), timeout=300)
 
 
 @pytest.fixture(scope="module")

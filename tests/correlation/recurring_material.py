@@ -22,12 +22,11 @@ use (as ``tests/test_real_material.py`` does), never committed;
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..debian import fetch_files
 
 CACHE = Path(os.environ.get("SIGCONV_TEST_DATA", Path.home() / ".cache" / "sigconv-test-data")) / "recurring"
 _SAMPLES = "usr/share/sonic-pi/samples"
@@ -43,29 +42,10 @@ WANTED = {
 
 def fetch() -> str | None:
     """Fill the cache; return None on success, or the reason it failed."""
-    if all((CACHE / name).exists() for name in WANTED):
-        return None
-    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        return "apt-get/dpkg-deb not available to fetch Debian's music loops and recorded speech"
-    packages = sorted({package for package, _ in WANTED.values()})
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            proc = subprocess.run(["apt-get", "download", *packages], cwd=tmp, capture_output=True, text=True,
-                                  timeout=600)
-        except subprocess.TimeoutExpired:
-            return "apt-get download timed out"
-        if proc.returncode != 0:
-            return f"apt-get download {' '.join(packages)} failed: {proc.stderr.strip()[-300:]}"
-        for deb in Path(tmp).glob("*.deb"):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "root")], check=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        for name, (_, inside) in WANTED.items():
-            shutil.copyfile(Path(tmp) / "root" / inside, CACHE / name)
-        (CACHE / "SOURCE.txt").write_text(
-            "loop_*.flac, vinyl_hiss.flac: Debian package sonic-pi-samples (CC0, from freesound.org)\n"
-            "*.wav: Debian package alsa-utils, /usr/share/sounds/alsa (GPL-2+)\n"
-        )
-    return None
+    return fetch_files(CACHE, WANTED, (
+        "loop_*.flac, vinyl_hiss.flac: Debian package sonic-pi-samples (CC0, from freesound.org)\n"
+        "*.wav: Debian package alsa-utils, /usr/share/sounds/alsa (GPL-2+)\n"
+    ), timeout=600)
 
 
 def _load(name: str, rate: int) -> np.ndarray:

@@ -21,13 +21,12 @@ of material, where no delay exists.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from ..debian import fetch_files
 
 CACHE = Path(os.environ.get("SIGCONV_TEST_DATA", Path.home() / ".cache" / "sigconv-test-data")) / "takes"
 _SONGS = "usr/share/games/asc/music"
@@ -48,30 +47,11 @@ ROOMS = ("hall left", "hall right", "living room", "cabinet")
 
 def fetch() -> str | None:
     """Fill the cache; return None on success, or the reason it failed."""
-    if all((CACHE / name).exists() for name in WANTED):
-        return None
-    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        return "apt-get/dpkg-deb not available to fetch Debian's music, speech and recorded impulse responses"
-    packages = sorted({package for package, _ in WANTED.values()})
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            proc = subprocess.run(["apt-get", "download", *packages], cwd=tmp, capture_output=True, text=True,
-                                  timeout=600)
-        except subprocess.TimeoutExpired:
-            return "apt-get download timed out"
-        if proc.returncode != 0:
-            return f"apt-get download {' '.join(packages)} failed: {proc.stderr.strip()[-300:]}"
-        for deb in Path(tmp).glob("*.deb"):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "root")], check=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        for name, (_, inside) in WANTED.items():
-            shutil.copyfile(Path(tmp) / "root" / inside, CACHE / name)
-        (CACHE / "SOURCE.txt").write_text(
-            "*.mp3: Debian package asc-music, songs by Michael Kievernagel (GPL-2+)\n"
-            "Front_*.wav ... Side_Right.wav: Debian package alsa-utils, /usr/share/sounds/alsa (GPL-2+)\n"
-            "greathall.wav, cabinet.wav: Debian package guitarix-common (GPL-2+)\n"
-        )
-    return None
+    return fetch_files(CACHE, WANTED, (
+        "*.mp3: Debian package asc-music, songs by Michael Kievernagel (GPL-2+)\n"
+        "Front_*.wav ... Side_Right.wav: Debian package alsa-utils, /usr/share/sounds/alsa (GPL-2+)\n"
+        "greathall.wav, cabinet.wav: Debian package guitarix-common (GPL-2+)\n"
+    ), timeout=600)
 
 
 @lru_cache(maxsize=32)

@@ -15,14 +15,13 @@ does; where that is impossible the tests skip and say why.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+from ..debian import fetch_files
 
 CACHE = Path(os.environ.get("SIGCONV_TEST_DATA", Path.home() / ".cache" / "sigconv-test-data")) / "deconvolution"
 _JCONV = "usr/share/jconvolver/config-files"
@@ -38,30 +37,11 @@ WANTED = {
 
 def fetch() -> str | None:
     """Fill the cache; return None on success or the reason it failed."""
-    if all((CACHE / name).exists() for name in WANTED):
-        return None
-    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        return "apt-get/dpkg-deb not available to fetch Debian's recorded speech, IRs and music"
-    packages = sorted({package for package, _ in WANTED.values()})
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            proc = subprocess.run(["apt-get", "download", *packages], cwd=tmp, capture_output=True, text=True,
-                                  timeout=300)
-        except subprocess.TimeoutExpired:
-            return "apt-get download timed out"
-        if proc.returncode != 0:
-            return f"apt-get download {' '.join(packages)} failed: {proc.stderr.strip()[-300:]}"
-        for deb in Path(tmp).glob("*.deb"):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "root")], check=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        for name, (_, inside) in WANTED.items():
-            shutil.copyfile(Path(tmp) / "root" / inside, CACHE / name)
-        (CACHE / "SOURCE.txt").write_text(
-            "Front_Left.wav: Debian package alsa-utils (GPL-2+)\n"
-            "street2-*.wav, EYCv2*48.wav: Debian package jconvolver-config-files (GPL-2+)\n"
-            "loop_garzul.flac: Debian package sonic-pi-samples (CC0)\n"
-        )
-    return None
+    return fetch_files(CACHE, WANTED, (
+        "Front_Left.wav: Debian package alsa-utils (GPL-2+)\n"
+        "street2-*.wav, EYCv2*48.wav: Debian package jconvolver-config-files (GPL-2+)\n"
+        "loop_garzul.flac: Debian package sonic-pi-samples (CC0)\n"
+    ), timeout=300)
 
 
 def load(name: str) -> np.ndarray:
