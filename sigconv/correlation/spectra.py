@@ -226,22 +226,26 @@ class CurveMaker:
         return ops.to_host(circular[:width]), None if spectrum is None else ops.to_host(spectrum)
 
 
-def _block_spectra(ops, a: FrameWindow, b: FrameWindow, ref, lo, hi, size, length, method, progress, total, rate):
-    """Cross spectra (and auto spectra for SCOT) summed over blocks of A, on the device."""
-    width = hi - lo + 1
-    pairs = b.channels
-    fft = ops.real_fft(size, 1 + pairs, np.float64)
+def _summed_spectra(ops, a: FrameWindow, ref: int, rows: int, size: int, length: int, method: str, fill_rows,
+                    progress, done: int, total, rate: float):
+    """Cross spectra of channel ``ref`` of A against ``rows`` rows, summed over blocks of A, on the device.
+
+    Blocks of A are ``length`` frames, transforms ``size`` points;
+    ``fill_rows(frame, start)`` writes the rows of B that go with the block
+    of A starting at ``start`` (and zeros after them) into ``frame[1:]``.
+    Returns ``(cross, auto_a, auto_b)``, the auto spectra for SCOT only.
+    """
+    fft = ops.real_fft(size, 1 + rows, np.float64)
     bins = fft.bins
-    cross = ops.zeros((pairs, bins), np.complex128)
+    cross = ops.zeros((rows, bins), np.complex128)
     auto_a = ops.zeros(bins) if method == "scot" else None
-    auto_b = ops.zeros((pairs, bins)) if method == "scot" else None
+    auto_b = ops.zeros((rows, bins)) if method == "scot" else None
     frame = fft.frame
     start = 0
     while a.has_frames_from(start):
         frame[0, :length] = ops.to_device(a.take(start, start + length)[:, ref])
         frame[0, length:] = 0
-        frame[1:, : length + width - 1] = ops.to_device(b.take(start + lo, start + lo + length + width - 1).T)
-        frame[1:, length + width - 1 :] = 0
+        fill_rows(frame, start)
         spectra = fft.forward_frame()
         cross += spectra[0].conj() * spectra[1:]
         if auto_a is not None:
@@ -249,8 +253,19 @@ def _block_spectra(ops, a: FrameWindow, b: FrameWindow, ref, lo, hi, size, lengt
             auto_b += spectra[1:].real ** 2 + spectra[1:].imag ** 2
         start += length
         if progress:
-            progress(min(start, a.end), total, rate)
+            progress(done + min(start, a.end), total, rate)
     return cross, auto_a, auto_b
+
+
+def _block_spectra(ops, a: FrameWindow, b: FrameWindow, ref, lo, hi, size, length, method, progress, total, rate):
+    """Cross spectra (and auto spectra for SCOT) of every channel of B over lags ``lo..hi``, summed over blocks of A."""
+    span = length + (hi - lo + 1) - 1
+
+    def fill_rows(frame, start):
+        frame[1:, :span] = ops.to_device(b.take(start + lo, start + lo + span).T)
+        frame[1:, span:] = 0
+
+    return _summed_spectra(ops, a, ref, b.channels, size, length, method, fill_rows, progress, 0, total, rate)
 
 
 def window_rows_spectra(ops, a: FrameWindow, rows, ref: int, width: int, size: int, length: int, method: str,
@@ -264,30 +279,14 @@ def window_rows_spectra(ops, a: FrameWindow, rows, ref: int, width: int, size: i
     Returns device arrays ``(cross, auto_a, auto_b)``, one row of
     ``cross`` (and ``auto_b``, SCOT only) per row.
     """
-    count = len(rows)
-    fft = ops.real_fft(size, 1 + count, np.float64)
-    bins = fft.bins
-    cross = ops.zeros((count, bins), np.complex128)
-    auto_a = ops.zeros(bins) if method == "scot" else None
-    auto_b = ops.zeros((count, bins)) if method == "scot" else None
-    frame = fft.frame
     span = length + width - 1
-    start = 0
-    while a.has_frames_from(start):
-        frame[0, :length] = ops.to_device(a.take(start, start + length)[:, ref])
-        frame[0, length:] = 0
+
+    def fill_rows(frame, start):
         for r, (b, column, lo) in enumerate(rows):
             frame[1 + r, :span] = ops.to_device(b.take(start + lo, start + lo + span)[:, column])
         frame[1:, span:] = 0
-        spectra = fft.forward_frame()
-        cross += spectra[0].conj() * spectra[1:]
-        if auto_a is not None:
-            auto_a += spectra[0].real ** 2 + spectra[0].imag ** 2
-            auto_b += spectra[1:].real ** 2 + spectra[1:].imag ** 2
-        start += length
-        if progress:
-            progress(done + min(start, a.end), total, rate)
-    return cross, auto_a, auto_b
+
+    return _summed_spectra(ops, a, ref, len(rows), size, length, method, fill_rows, progress, done, total, rate)
 
 
 class _ToDevice:
