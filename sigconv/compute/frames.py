@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["FrameWindow", "array_blocks", "zero_padded_slice"]
+__all__ = ["FrameWindow", "array_blocks", "sliding_buffer", "zero_padded_slice"]
 
 
 class FrameWindow:
@@ -107,6 +107,30 @@ def array_blocks(x: np.ndarray, size: int = 1 << 16) -> Iterator[np.ndarray]:
     """``x`` in consecutive blocks of ``size`` frames (views)."""
     for start in range(0, x.shape[0], size):
         yield x[start : start + size]
+
+
+def sliding_buffer(blocks: Iterable[np.ndarray], buffer: np.ndarray, keep: int, start: int = 0) -> Iterator[int]:
+    """Copy the frames of ``blocks`` into ``buffer`` in turn, for overlap-save style processing.
+
+    Yields ``len(buffer)`` each time the buffer is full (the caller uses
+    it then); its last ``keep`` frames then move to its start, the overlap
+    of the next fill. The buffer starts out holding ``start`` frames. The
+    last value yielded, once the blocks are exhausted, is below
+    ``len(buffer)``: how many frames the final, partial fill holds.
+    """
+    size = buffer.shape[0]
+    filled = start
+    for block in blocks:
+        while block.shape[0]:
+            count = min(block.shape[0], size - filled)
+            buffer[filled : filled + count] = block[:count]
+            filled += count
+            block = block[count:]
+            if filled == size:
+                yield size
+                buffer[:keep] = buffer[size - keep :]
+                filled = keep
+    yield filled
 
 
 def zero_padded_slice(b: np.ndarray, start: int, stop: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import IncompatibleSignalsError, InvalidSignalError, NoCorrelationPeakError, UsageError
-from ..compute.frames import array_blocks
+from ..compute.frames import array_blocks, sliding_buffer
 from ..validation import as_frames
 from .spectra import correlation_ops
 
@@ -316,20 +316,15 @@ def locate(clip, recording, rate: float = 1.0, *, threshold: float = DEFAULT_THR
         if progress:
             progress(state["position"] + length - 1, total, rate)
 
-    filled = 0
-    with contextlib.closing(_read_ahead(_mono_blocks(recording, "the recording"), read_ahead)) as blocks:
+    def counted(blocks):
         for block in blocks:
-            block = block[:, 0]
             state["frames"] += block.shape[0]
-            while block.shape[0]:
-                count = min(block.shape[0], size - filled)
-                segment[filled : filled + count] = block[:count]
-                filled += count
-                block = block[count:]
-                if filled == size:
-                    search(size)
-                    segment[: length - 1] = segment[hop:]
-                    filled = length - 1
+            yield block[:, 0]
+
+    with contextlib.closing(_read_ahead(_mono_blocks(recording, "the recording"), read_ahead)) as blocks:
+        for filled in sliding_buffer(counted(blocks), segment, length - 1):
+            if filled == size:
+                search(size)
     segment[filled:] = 0.0
     search(filled)
     picker.finish()

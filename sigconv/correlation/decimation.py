@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..compute.frames import sliding_buffer
+
 __all__ = ["TAPS_PER_FACTOR", "lowpass_taps", "Decimator", "smooth_factor"]
 
 #: Filter taps per unit of the decimation factor.
@@ -121,20 +123,13 @@ class Decimator:
             return
         overlap, hop, size = self.overlap, self.hop, self.size
         held = np.zeros((size, len(columns)), np.float32)  # input frames p - overlap ... for outputs p ...
-        filled = overlap  # the filter starts on zeros
         skip = overlap // self.factor
-        for block in blocks:
-            block = np.asarray(block)
-            block = block.reshape(block.shape[0], -1)[:, columns]
-            while block.shape[0]:
-                count = min(block.shape[0], size - filled)
-                held[filled : filled + count] = block[:count]
-                filled += count
-                block = block[count:]
-                if filled == size:
-                    yield self._transform(held, skip, hop)
-                    held[:overlap] = held[hop:]
-                    filled = overlap
+        wanted = (np.asarray(block) for block in blocks)
+        wanted = (block.reshape(block.shape[0], -1)[:, columns] for block in wanted)
+        # the filter starts on zeros: the buffer holds ``overlap`` of them at first
+        for filled in sliding_buffer(wanted, held, overlap, start=overlap):
+            if filled == size:
+                yield self._transform(held, skip, hop)
         owed = filled  # the input not yet filtered, then the filter's tail over zeros
         held[filled:] = 0
         while owed > 0:

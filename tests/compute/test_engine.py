@@ -319,3 +319,27 @@ def test_plans_stop_growing_with_the_input_length():
             assert (long.method, long.fft_size, long.partition) == (ten_minutes.method, ten_minutes.fft_size,
                                                                      ten_minutes.partition)
             assert long.seconds > ten_minutes.seconds * 6 * hours * 0.99  # still priced for its length
+
+
+@given(st.lists(st.integers(0, 40), max_size=12), st.integers(2, 16), st.data())
+def test_sliding_buffer_hands_on_overlapping_frames_in_order(sizes, size, data):
+    from sigconv.compute.frames import sliding_buffer
+
+    keep = data.draw(st.integers(0, size - 1))
+    start = data.draw(st.integers(0, keep))
+    total = sum(sizes)
+    signal = np.arange(1.0, total + 1)
+    blocks = np.split(signal, np.cumsum(sizes)[:-1]) if sizes else []
+    buffer = np.zeros(size)
+    stream = np.concatenate([np.zeros(start), signal])  # what the buffer sees, its first `start` frames held
+    frames_seen, yields = [], []
+    for filled in sliding_buffer(iter(blocks), buffer, keep, start=start):
+        yields.append(filled)
+        frames_seen.append(buffer[:filled].copy())
+    full, last = yields[:-1], yields[-1]
+    assert all(count == size for count in full) and last < size
+    hop = size - keep
+    assert len(full) == (max(0, len(stream) - keep) // hop if len(stream) >= size else 0)
+    for k, frame in enumerate(frames_seen[:-1]):
+        np.testing.assert_array_equal(frame, stream[k * hop : k * hop + size])
+    np.testing.assert_array_equal(frames_seen[-1], stream[len(full) * hop :])
