@@ -19,6 +19,10 @@ start of the decay. Prints, per band, the mean absolute error (percent of
 the truth, over --seeds IRs) of sigconv's T20 and T30 and of
 pyroomacoustics' ``experimental.measure_rt60`` (decay_db=30, on the same
 band-filtered IR), when pyroomacoustics is installed.
+
+STI: decaying noise with one RT60 in every band; sigconv's STI (indirect
+method, level-independent) against the STI of the closed-form modulation
+transfer function of an exponential decay, and the time per IR.
 """
 
 from __future__ import annotations
@@ -89,8 +93,8 @@ def bench_measure(rng: np.random.Generator) -> None:
 
 
 def modal(rng: np.random.Generator) -> np.ndarray:
-    """3 s of decaying modes per octave band, as tests/test_impulse_info.py makes them."""
-    spec = importlib.util.spec_from_file_location("impulse_tests", REPO / "tests" / "test_impulse_info.py")
+    """3 s of decaying modes per octave band, as tests/impulse/test_info.py makes them."""
+    spec = importlib.util.spec_from_file_location("impulse_tests", REPO / "tests" / "impulse" / "test_info.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.modal_room(rng, seconds=3.0, rate=RATE, band_rt60=BAND_RT60)
@@ -115,7 +119,7 @@ def bench_decay(seeds: int) -> None:
         for label, h in (("clean", clean), ("noise -50 dB", clean + 10 ** (-50 / 20) * rng.standard_normal(clean.size)
                                             * np.sqrt(np.mean(clean[: RATE // 100] ** 2)))):
             start = time.perf_counter()
-            info = sigconv.impulse_info(h, RATE).channels[0]
+            info = sigconv.impulse_info(h, RATE, bands=OCTAVE_BANDS).channels[0]
             spent["sigconv"] += time.perf_counter() - start
             for centre, truth in zip(OCTAVE_BANDS, BAND_RT60):
                 values = info.bands[str(centre)].values
@@ -147,12 +151,36 @@ def bench_decay(seeds: int) -> None:
                                                     "; pyroomacoustics not installed"))
 
 
+def bench_sti(seeds: int) -> None:
+    """STI of decaying noise (one RT60 in every band) against the closed form of an exponential decay."""
+    from sigconv.impulse.sti import MODULATION_FREQUENCIES, sti_from_mtf
+
+    f = np.asarray(MODULATION_FREQUENCIES)
+    print(f"\nSTI of decaying noise (48 kHz, {seeds} seeds) against the closed form "
+          "m(F) = 1/sqrt(1 + (2 pi F T/13.8)^2)")
+    print(f"{'RT60':>6}{'closed form':>13}{'sigconv median':>16}{'max |error|':>13}{'time':>8}")
+    for rt60 in (0.3, 0.6, 1.2, 2.4):
+        expected = sti_from_mtf(np.tile(1 / np.sqrt(1 + (2 * np.pi * f * rt60 / 13.8) ** 2), (7, 1)))[0]
+        values, spent = [], []
+        for seed in range(seeds):
+            rng = np.random.default_rng(300 + seed)
+            t = np.arange(int(2.5 * rt60 * RATE)) / RATE
+            h = rng.standard_normal(t.size) * 10 ** (-3 * t / rt60)
+            start = time.perf_counter()
+            values.append(sigconv.impulse_info(h, RATE, bands=(1000,)).channels[0].sti.sti)
+            spent.append(time.perf_counter() - start)
+        error = max(abs(v - expected) for v in values)
+        print(f"{rt60:>5.1f}s{expected:>13.3f}{statistics.median(values):>16.3f}{error:>13.3f}"
+              f"{statistics.median(spent):>7.2f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="modal IRs per decay-time row (default 5)")
     args = parser.parse_args()
     bench_measure(np.random.default_rng(2026))
     bench_decay(args.seeds)
+    bench_sti(args.seeds)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Signals are ``(frames, channels)`` float arrays; :func:`read` and
 standard streams.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 from .lazy import lazy_exports  # noqa: E402  (a few lines, no numpy)
 
@@ -33,6 +33,7 @@ _EXPORTS = {
         "SigconvError", "SignalNotFoundError", "SpectralNullWarning", "UnreadableSignalError", "UsageError",
     ),
     "io": ("read", "write", "WriteReport"),
+    "batch": ("BatchPlan", "BatchSummary", "BatchTask", "convolve_batch", "plan_batch", "run_batch"),
     "compute.context": ("ExecutionContext",),
     "compute.resampling": ("resample",),
     "signal": ("Signal",),
@@ -83,6 +84,12 @@ __all__ = [
     "UsageError",
     "WriteReport",
     "backend_statuses",
+    "BatchPlan",
+    "BatchSummary",
+    "BatchTask",
+    "convolve_batch",
+    "plan_batch",
+    "run_batch",
     "channel_routing",
     "convolve",
     "convolve_file",

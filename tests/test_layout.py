@@ -18,11 +18,11 @@ ROOT = Path(sigconv.__file__).parent
 #: Each top-level part of the package and its layer: a module may import its own part and lower layers only.
 LAYERS = {
     "errors": 0, "lazy": 0,
-    "signal": 1, "validation": 1, "options": 1, "progress": 1, "limits": 1,
+    "signal": 1, "validation": 1, "options": 1, "progress": 1, "limits": 1, "quantities": 1, "loudness": 1,
     "compute": 2, "io": 2,
     "backends": 3,
     "convolution": 4, "correlation": 4, "deconvolution": 4, "impulse": 4,
-    "testing": 5,
+    "testing": 5, "batch": 5,
     "cli": 6,
     "__main__": 7,
 }

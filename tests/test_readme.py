@@ -77,3 +77,18 @@ def test_python_session_in_readme(monkeypatch):
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0 and runner.tries >= 8
+
+
+def test_what_the_examples_write_is_ignored_by_git():
+    """A user who runs the examples in a checkout sees no new untracked files."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = set()
+    for command, _ in console_examples():
+        written.update(re.findall(r"(?:-o|--aligned|--plot|>)\s+([\w./-]+)", command))
+        written.update(f"{folder}/x.wav" for folder in re.findall(r"--harmonics\s+([\w-]+)", command))
+    written -= {"-"}
+    assert written, "no example writes a file?"
+    checked = subprocess.run(["git", "check-ignore", "--no-index", *sorted(written)], cwd=REPO,
+                             capture_output=True, text=True)
+    assert sorted(checked.stdout.split()) == sorted(written), f"not ignored: {written - set(checked.stdout.split())}"

@@ -39,6 +39,7 @@ AUTO = "auto"
 _BUILTIN = {
     "direct": "sigconv.backends.direct:DirectBackend",
     "fft": "sigconv.backends.fft:FFTBackend",
+    "gpu": "sigconv.backends.gpu:GPUBackend",
 }
 
 _lock = threading.RLock()

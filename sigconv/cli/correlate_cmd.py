@@ -16,8 +16,8 @@ from ..io.atomic import refuse_input_overwrite
 from ..limits import MIN_BLOCK
 from ..correlation.peaks import REFINEMENTS
 from ..progress import progress_bar
-from .common import report_notes
-from .options import FINITE, FiniteFloat, IOOptions, _stack, common_options, compute_options
+from .common import raw_input_options, report_notes
+from .options import FiniteFloat, IOOptions, TimeType, _stack, common_options, compute_options
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,14 @@ def search_options(fn):
                      help="Weighting: gcc-phat (default; robust to reverberation), scot, or cc (plain)."),
         click.option("--normalize", is_flag=True,
                      help="For --method cc: the normalized coefficient, -1..1 (1: identical signals)."),
-        click.option("--max-lag", type=FINITE, metavar="SECONDS", help="Search only |delay| <= SECONDS."),
-        click.option("--min-lag", type=FINITE, metavar="SECONDS", help="Leave out |delay| < SECONDS."),
-        click.option("--lag-range", type=(FINITE, FINITE), default=None, metavar="LO HI",
+        click.option("--max-lag", type=TimeType("s", into="s"), metavar="SECONDS",
+                     help="Search only |delay| <= this time (5, 5s or 200ms; a bare number is seconds)."),
+        click.option("--min-lag", type=TimeType("s", into="s"), metavar="SECONDS",
+                     help="Leave out |delay| < this time (0.005 or 5ms; a bare number is seconds)."),
+        click.option("--lag-range", type=(TimeType("s", into="s"), TimeType("s", into="s")), default=None, metavar="LO HI",
                      help="Search only LO <= delay <= HI seconds (signed; instead of --max-lag)."),
         click.option("--ref-channel", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-                     help="Channel of A that every channel of B is compared with."),
+                     help="Channel of A that every channel of B is compared with; channels count from 0."),
         click.option("--refine", type=click.Choice(REFINEMENTS), default="bandlimited", show_default=True,
                      help="Sub-sample refinement of the peak."),
         click.option("--min-confidence", type=FiniteFloat(min=0), default=DEFAULT_MIN_CONFIDENCE,
@@ -119,7 +121,7 @@ def mode_options(fn):
     @_stack(
         click.option("--drift", is_flag=True,
                      help="Measure the delay in overlapping windows and fit the initial offset and the clock drift."),
-        click.option("--window", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
+        click.option("--window", type=TimeType("s", into="s", min=0, min_open=True), default=None, metavar="SECONDS",
                      help="With --drift: window length (default 10; windows overlap by half)."),
         click.option("--locate", is_flag=True,
                      help="Find every occurrence of the clip A in the recording B (streamed)."),
@@ -160,7 +162,8 @@ def output_options(fn):
         click.option("--input-format", metavar="FMT",
                      help="Format of the inputs when neither name nor content tells it (e.g. csv)."),
         click.option("--rate", type=FiniteFloat(min=0, min_open=True), metavar="HZ",
-                     help="Sample rate of CSV inputs that have no time column."),
+                     help=("Sample rate of CSV inputs that have no time column, and of raw PCM inputs "
+                           "(--input-format raw).")),
     )
     @functools.wraps(fn)
     def wrapper(*args, output, output_format, subtype, input_format, rate, **kwargs):
@@ -225,6 +228,7 @@ def _confidence_text(confidence) -> str:
 @search_options
 @mode_options
 @output_options
+@raw_input_options
 @compute_options
 @common_options
 def correlate_command(a_path, b_path, search, mode, io, backend, context, quiet):

@@ -15,8 +15,8 @@ from ..deconvolution.settings import DEFAULT_REG, METHODS, DeconvolveSettings
 from ..deconvolution.wiener import DEFAULT_SNR_DB
 from ..limits import MAX_ITERATIONS
 from ..progress import progress_bar
-from .common import report_clipping, report_notes
-from .options import FINITE, _stack, common_options, compute_options, io_options, resolve_output
+from .common import raw_input_options, report_clipping, report_notes
+from .options import FINITE, LevelType, _stack, common_options, compute_options, io_options, resolve_output
 
 
 def method_options(fn):
@@ -27,7 +27,7 @@ def method_options(fn):
                      help="wiener: noise-aware inverse; tikhonov: regularised inverse (Kirkeby with --band); "
                      "exact: polynomial division of an exact FIR product; lucy: Richardson-Lucy for "
                      "non-negative data."),
-        click.option("--snr", "snr_db", type=FINITE, default=None, metavar="DB",
+        click.option("--snr", "snr_db", type=LevelType("dB", into="dB", units=("dB",)), default=None, metavar="DB",
                      help=f"wiener: the recording's signal-to-noise ratio [default: {DEFAULT_SNR_DB:g}, the low "
                      "end of ordinary recordings: too low blurs a little, too high boosts noise]."),
         click.option("--noise", metavar="FILE",
@@ -60,6 +60,7 @@ def method_options(fn):
 @click.argument("signal_path", metavar="SIGNAL")
 @click.argument("kernel_path", metavar="KERNEL")
 @io_options
+@raw_input_options
 @method_options
 @click.option("--length", metavar="N|DURATION",
               help="Output length: frames (48000) or a duration (2.5s, 500ms) [default: SIGNAL - KERNEL + 1 "
@@ -84,7 +85,7 @@ def deconvolve_command(signal_path, kernel_path, io, how, noise_path, length, fr
     SIGNAL may be - for standard input and -o - writes standard output, so
     deconvolve sits in a pipeline after convolve. wiener and tikhonov
     stream (memory bounded whatever SIGNAL's length); exact and lucy read
-    SIGNAL whole. KERNEL has one channel (used for every channel), one per
+    SIGNAL whole, up to 2^20 samples (10.9 s of stereo at 48 kHz). KERNEL has one channel (used for every channel), one per
     channel of SIGNAL, or for a stereo SIGNAL four (true stereo LL, LR, RL,
     RR: the 2x2 matrix is inverted); --from-mono recovers a mono source
     from a SIGNAL that convolve made with a multichannel KERNEL. A kernel more than 60 dB below its peak somewhere

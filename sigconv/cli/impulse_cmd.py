@@ -12,8 +12,9 @@ import click
 from ..errors import UsageError
 from ..limits import MAX_CHANNELS
 from ..progress import task_progress
-from .common import report_clipping, report_notes
-from .options import FINITE, FiniteFloat, _stack, common_options, compute_options, io_options, resolve_output
+from .common import raw_input_options, report_clipping, report_notes
+from .options import (FINITE, FiniteFloat, TimeType, _stack, common_options, compute_options, io_options,
+                      resolve_output)
 
 
 def _numbers(text: str | None, option: str) -> list[float] | None:
@@ -84,8 +85,9 @@ def impulse_group():
 
 @impulse_group.command(name="sweep")
 @output_options
-@click.option("--duration", type=FINITE, default=10.0, show_default=True, metavar="SECONDS",
-              help="Length of the sweep (without the silence); longer sweeps give more signal-to-noise ratio.")
+@click.option("--duration", type=TimeType("s", into="s"), default=10.0, show_default=True, metavar="SECONDS",
+              help="Length of the sweep (without the silence): 10, 10s or 500ms; longer sweeps give more signal-to-noise "
+              "ratio.")
 @click.option("--f0", type=FINITE, default=20.0, show_default=True, metavar="HZ", help="Start frequency.")
 @click.option("--f1", type=FINITE, default=20000.0, show_default=True, metavar="HZ",
               help="Stop frequency, at most the Nyquist frequency (rate / 2).")
@@ -93,7 +95,7 @@ def impulse_group():
               help="Peak level: dB (-6dB) or a linear factor (0.5).")
 @click.option("--fade", default="0.1,0.02", show_default=True, metavar="IN[,OUT]",
               help="Seconds of half-Hann fade-in and fade-out (one value: both).")
-@click.option("--silence", type=FINITE, default=2.0, show_default=True, metavar="SECONDS",
+@click.option("--silence", type=TimeType("s", into="s"), default=2.0, show_default=True, metavar="SECONDS",
               help="Trailing silence, to record the system's decay: make it longer than its reverberation.")
 @click.option("--inverse", metavar="FILE", help="Also write the inverse filter (time-reversed, 6 dB/octave envelope).")
 @common_options
@@ -133,9 +135,10 @@ def sweep_command(target, rate, duration, f0, f1, amplitude, fade, silence, inve
 @click.argument("recording", metavar="RECORDING")
 @click.argument("sweep", metavar="SWEEP")
 @io_options
-@click.option("--length", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
+@raw_input_options
+@click.option("--length", type=TimeType("s", into="s", min=0, min_open=True), default=None, metavar="SECONDS",
               help="Longest IR to keep (default: all the recording holds after the sweep).")
-@click.option("--keep-predelay", type=FiniteFloat(min=0), default=0.002, show_default=True, metavar="SECONDS",
+@click.option("--keep-predelay", type=TimeType("s", into="s", min=0), default=0.002, show_default=True, metavar="SECONDS",
               help="Time kept before the direct sound when the start is trimmed.")
 @click.option("--trim-start/--no-trim-start", default=True, show_default=True,
               help="Start the IR just before the direct sound (else: when the sweep started playing).")
@@ -180,7 +183,7 @@ def measure_command(recording, sweep, io, length, keep_predelay, trim_start, tri
     line = (f"{output}: {channels} channel{'s' if channels > 1 else ''}, {frames / result.rate:.3f} s at "
             f"{result.rate:g} Hz, starting {1000 * result.start_s:.1f} ms after the sweep began")
     if result.noise_floor_db is not None and math.isfinite(result.noise_floor_db):
-        line += f"; noise floor {result.noise_floor_db:.1f} dB"
+        line += f"; noise floor {result.noise_floor_db:.1f} dBFS ({result.noise_floor_db - result.peak_dbfs:.1f} dB re peak)"
     _say(line, output == "-")
     if harmonics_dir is not None and result.harmonics:
         orders = sorted(result.harmonics)
@@ -192,19 +195,20 @@ def measure_command(recording, sweep, io, length, keep_predelay, trim_start, tri
 @output_options
 @click.option("--channels", type=click.IntRange(1, MAX_CHANNELS), default=1, show_default=True,
               help="Channels (reverb: decorrelated; others: the same kernel in each).")
-@click.option("--seconds", type=FiniteFloat(min=0), default=None, help="delay: the delay (fractions of a sample too).")
+@click.option("--seconds", type=TimeType("s", into="s", min=0), default=None, metavar="SECONDS",
+              help="delay: the delay, 0.0125 or 12.5ms (fractions of a sample too).")
 @click.option("--rt60", metavar="SECONDS[,...]",
               help="reverb: reverberation time, or 7 comma-separated values for the octave bands 125 Hz to 8 kHz.")
-@click.option("--predelay", type=FiniteFloat(min=0), default=None, metavar="SECONDS",
-              help="reverb: silence before the tail.")
+@click.option("--predelay", type=TimeType("ms", into="s", min=0, bare_min=1), default=None, metavar="MS",
+              help="reverb: silence before the tail: 20ms, 0.02s; a bare number is milliseconds, as in convolve.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="reverb: seed of the noise, for a repeatable result.")
-@click.option("--length", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--length", type=TimeType("s", into="s", min=0, min_open=True), default=None, metavar="SECONDS",
               help="dirac, reverb: length (reverb default: 1.5 x the longest RT60).")
 @click.option("--cutoff", metavar="HZ[,HZ]", help="lowpass, highpass: cut-off; bandpass, bandstop: LOW,HIGH.")
 @click.option("--taps", type=click.IntRange(min=1), default=None,
               help="Filters: length (default 255; odd for highpass/bandstop); moving-average: its length.")
 @click.option("--window", default=None, metavar="NAME", help="Filters: design window (default hamming).")
-@click.option("--sigma", type=FiniteFloat(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--sigma", type=TimeType("s", into="s", min=0, min_open=True), default=None, metavar="SECONDS",
               help="gaussian: standard deviation.")
 @common_options
 def synth_command(kind, target, rate, channels, seconds, rt60, predelay, seed, length, cutoff, taps, window, sigma,
@@ -221,7 +225,7 @@ def synth_command(kind, target, rate, channels, seconds, rt60, predelay, seed, l
       gaussian --sigma SECONDS
     \b
     Examples:
-      sigconv impulse synth reverb --rt60 1.8 --predelay 0.02 --channels 2 --seed 1 -o hall.wav
+      sigconv impulse synth reverb --rt60 1.8 --predelay 20ms --channels 2 --seed 1 -o hall.wav
       sigconv impulse synth reverb --rt60 2.2,2.0,1.8,1.6,1.4,1.1,0.8 --seed 7 -o church.wav
       sigconv impulse synth delay --seconds 0.0125 --rate 44100 -o delay.wav
       sigconv impulse synth lowpass --cutoff 5 --taps 31 --rate 100 -o smooth.csv
@@ -253,38 +257,108 @@ def synth_command(kind, target, rate, channels, seconds, rt60, predelay, seed, l
              f"at {rate:g} Hz", output == "-")
 
 
+def _fit_range(text: str | None, option: str):
+    """``"-5:-25"`` as (start, end) dB, or a UsageError naming the option."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        numbers = tuple(float(part) for part in parts)
+    except ValueError:
+        numbers = ()
+    if len(numbers) != 2 or not all(math.isfinite(n) for n in numbers):
+        raise UsageError(f"{option} takes START:END in dB such as -5:-25, not {text!r}")
+    return numbers
+
+
+def _band_list(text: str):
+    """``octave``, ``third`` or comma-separated nominal centres."""
+    if text in ("octave", "third"):
+        return text
+    return tuple(_numbers(text, "--bands"))
+
+
 @impulse_group.command(name="info")
 @click.argument("ir_path", metavar="IR")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--plot", metavar="FILE.png",
-              help="Also draw waveform, energy decay with its fitted lines, magnitude and decay times into a PNG "
-              "(needs matplotlib: pip install 'sigconv[plot]').")
+@click.option("--plot", metavar="FILE.png|FILE.svg",
+              help="Also draw ETC, energy decay per band with its fits, magnitude, decay times, C/D and STI into a "
+              "PNG or SVG, by extension (needs matplotlib: pip install 'sigconv[plot]').")
+@click.option("--bands", "bands", default="octave", show_default=True, metavar="octave|third|HZ,...",
+              help="Octave bands (63 Hz-16 kHz), third-octave bands (31.5 Hz-16 kHz), or nominal centres; bands "
+              "reaching Nyquist are left out.")
+@click.option("--filter", "filter_mode", type=click.Choice(["zero-phase", "reversed"]), default="zero-phase",
+              show_default=True, help="Band filters run forwards and backwards, or once in reversed time "
+              "(ISO 3382-1's advice for short decays).")
+@click.option("--broadband", type=click.Choice(["span", "A", "C", "Z"]), default="span", show_default=True,
+              help="Broadband: limited to the analysed bands' span, A- or C-weighted, or unweighted (Z).")
+@click.option("--highpass", type=FiniteFloat(min=0, min_open=True), default=None, metavar="HZ",
+              help="High-pass everything at HZ first (rumble, sub-sonic content).")
+@click.option("--edt-range", metavar="START:END", help="EDT evaluation range in dB [default: 0:-10].")
+@click.option("--t20-range", metavar="START:END", help="T20 evaluation range in dB [default: -5:-25].")
+@click.option("--t30-range", metavar="START:END", help="T30 evaluation range in dB [default: -5:-35].")
+@click.option("--onset-threshold", type=FiniteFloat(max=0, max_open=True), default=-20.0, show_default=True,
+              metavar="DB", help="The onset is the first sample within DB of the peak (ISO 3382-1: -20).")
+@click.option("--strict", is_flag=True,
+              help="Null every value that misses an ISO 3382 condition instead of flagging it with *.")
+@click.option("--noise-levels", metavar="DB,...",
+              help="STI: background noise octave levels 125 Hz-8 kHz in dB SPL (with --speech-levels).")
+@click.option("--speech-levels", metavar="DB,...",
+              help="STI: speech octave levels 125 Hz-8 kHz in dB SPL at the listener (with --noise-levels).")
+@click.option("--snr", "snr", metavar="DB,...", help="STI: signal-to-noise ratio per octave 125 Hz-8 kHz (7 values).")
+@click.option("--noise-file", metavar="FILE",
+              help="STI: a recording of the background noise at the listener, made with the measurement's "
+              "microphone and gain; its octave levels plus --calibration are the noise levels (with --speech-levels).")
+@click.option("--calibration", "calibration", type=FiniteFloat(), metavar="DB",
+              help="dB SPL of full scale (RMS 1.0) for --noise-file: 94 minus the dBFS RMS reading of a 94 dB "
+              "calibrator recorded at the same gain.")
+@click.option("--force", is_flag=True, help="Analyse a file that does not look like an impulse response.")
 @click.option("--input-format", metavar="FMT", help="Format of IR when neither name nor content tells it (e.g. csv).")
+@raw_input_options
 @click.option("--rate", type=FiniteFloat(min=0, min_open=True), metavar="HZ",
               help="Sample rate of a CSV IR that has no time column.")
 @common_options
-def info_command(ir_path, as_json, plot, input_format, rate, quiet):
-    """Analyse an impulse response: levels, onset and ISO 3382-1 parameters.
+def info_command(ir_path, as_json, plot, bands, filter_mode, broadband, highpass, edt_range, t20_range, t30_range,
+                 onset_threshold, strict, noise_levels, speech_levels, snr, noise_file, calibration, force, input_format,
+                 rate, quiet):
+    """Analyse an impulse response: levels, noise, ISO 3382-1 parameters per band, STI.
 
-    Per channel: length, peak, onset (direct sound), energy, noise floor,
-    direct-to-reverberant ratio, and per octave band (125 Hz to 8 kHz) and
-    broadband: EDT, T20, T30 (s), C50, C80 (dB), D50. The energy decay
-    is Schroeder's backward integral, truncated at the noise floor and
-    compensated (Lundeby), so a noisy tail does not lengthen the decay. A
-    value that cannot be measured shows as - (null in JSON) with the reason.
+    Per channel: length, peak, onset (direct sound), noise floor (dBFS and
+    re peak), impulse-to-noise ratio, direct-to-reverberant ratio, and per
+    band and broadband: EDT, T20, T30, Topt (s), C50, C80 (dB), D50, Ts (s);
+    then the STI (IEC 60268-16:2020, indirect method, male weights). The
+    energy decay is Schroeder's backward integral, truncated at the noise
+    floor and compensated (Lundeby). Topt is the decay time over the
+    straightest range of 20 dB or more, starting between -5 and -25 dB,
+    that the measured decay offers; its range is printed. A value that
+    misses an ISO 3382 condition (noise margin, non-linearity, curvature)
+    is marked * and explained; one that cannot be measured shows as - (null
+    in JSON) with the reason. A file that does not look like an impulse
+    response (speech, music) is refused (exit 3) unless --force.
 
     \b
     Examples:
       sigconv impulse info ir.wav
-      sigconv impulse info ir.wav --json > ir.json
+      sigconv impulse info ir.wav --bands third --json > ir.json
+      sigconv impulse info ir.wav --highpass 40 --t30-range -5:-35 --strict
       sigconv impulse info ir.wav --plot ir.png
+      sigconv impulse info ir.wav --speech-levels 60,62,59,53,47,41,35 --noise-levels 45,42,38,35,30,25,20
+      sigconv impulse info ir.wav --speech-levels 63,63,59,53,47,41,35 --noise-file room-noise.wav --calibration 120
     """
     from ..impulse.files import impulse_info_file
 
-    info = impulse_info_file(ir_path, plot=plot, input_format=input_format, rate=rate)
+    ranges = {name: value for name, value in (("EDT", _fit_range(edt_range, "--edt-range")),
+                                              ("T20", _fit_range(t20_range, "--t20-range")),
+                                              ("T30", _fit_range(t30_range, "--t30-range"))) if value is not None}
+    options = dict(bands=_band_list(bands), filter_mode=filter_mode, broadband=broadband, highpass=highpass,
+                   ranges=ranges, onset_threshold_db=onset_threshold, strict=strict, force=force,
+                   snr_db=_numbers(snr, "--snr"), speech_levels=_numbers(speech_levels, "--speech-levels"),
+                   noise_levels=_numbers(noise_levels, "--noise-levels"))
+    info = impulse_info_file(ir_path, plot=plot, input_format=input_format, rate=rate, noise_file=noise_file,
+                             calibration_db=calibration, **options)
     if as_json:
         click.echo(json.dumps(info.as_dict(), indent=2))
     else:
         click.echo(info.as_text())
     if plot is not None and not quiet:
-        click.echo(f"{plot}: waveform, energy decay, magnitude response and decay times", err=True)
+        click.echo(f"{plot}: ETC, energy decay per band with fits, magnitude, decay times, C/D and STI", err=True)

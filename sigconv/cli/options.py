@@ -11,7 +11,7 @@ import click
 
 from ..errors import UsageError
 
-__all__ = ["FiniteFloat", "FINITE", "common_options", "io_options", "IOOptions", "resolve_output",
+__all__ = ["FiniteFloat", "FINITE", "TimeType", "LevelType", "common_options", "io_options", "IOOptions", "resolve_output",
            "compute_options"]
 
 
@@ -43,6 +43,123 @@ class FiniteFloat(click.FloatRange):
 
 #: Any finite float.
 FINITE = FiniteFloat()
+
+
+class TimeType(click.ParamType):
+    """A time in the grammar of :mod:`sigconv.quantities`: ``20ms``, ``0.5s``, ``480smp`` or a bare number.
+
+    Parameters
+    ----------
+    default : str
+        Unit of a bare number (``"s"``, ``"ms"``, ``"smp"``): the unit the option's help states.
+    into : str, optional
+        Give the command a float in this unit (``"s"`` or ``"ms"``); then samples are refused, as
+        the rate is not known while parsing. Default: the :class:`~sigconv.quantities.Duration` itself.
+    min, max : float, optional
+        Bounds in ``into``'s unit (seconds when ``into`` is None), inclusive unless ``min_open``.
+    bare_min : float, optional
+        Refuse a bare number above zero and below this (in ``default``'s unit): a likely unit mix-up,
+        such as ``--predelay 0.02`` meant as seconds where bare numbers are milliseconds.
+
+    Examples
+    --------
+    >>> TimeType("ms", into="s").convert("0.25s", None, None)
+    0.25
+    >>> TimeType("ms", into="s").convert("20", None, None)
+    0.02
+    """
+
+    name = "time"
+
+    def __init__(self, default: str = "s", into: str | None = None, min: float | None = None,
+                 max: float | None = None, min_open: bool = False, bare_min: float | None = None):
+        self.default, self.into, self.min, self.max, self.min_open = default, into, min, max, min_open
+        self.bare_min = bare_min
+
+    def convert(self, value, param, ctx):
+        from ..quantities import TIME_UNITS, Duration, parse_time
+
+        if isinstance(value, Duration) or (isinstance(value, float) and self.into):
+            return value
+        name = _option_name(param)
+        try:
+            duration = parse_time(value, self.default, name)
+            bare = not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+            if bare and self.bare_min is not None and 0 < duration.value < self.bare_min:
+                raise UsageError(f"{name} {value} means {value}{self.default} (a bare number is {self.default}); "
+                                 f"write the unit if you meant another: {value}s, {value}ms or {value}smp")
+            number = duration.seconds() / TIME_UNITS[self.into] if self.into else (
+                duration.value if duration.unit == "smp" else duration.seconds())
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+        unit = self.into or ("smp" if duration.unit == "smp" else "s")
+        if self.min is not None and (number < self.min or (self.min_open and number == self.min)):
+            self.fail(f"{value!r} is {'not above' if self.min_open else 'below'} {self.min:g}{unit}", param, ctx)
+        if self.max is not None and number > self.max:
+            self.fail(f"{value!r} is above {self.max:g}{unit}", param, ctx)
+        return number if self.into else duration
+
+    def get_metavar(self, param, ctx=None):
+        return {"s": "SECONDS", "ms": "MS", "smp": "SAMPLES"}.get(self.default, "TIME")
+
+
+class LevelType(click.ParamType):
+    """A level in the grammar of :mod:`sigconv.quantities`: ``-6dB``, ``-1dBTP``, ``-23LUFS`` or a bare number.
+
+    Parameters
+    ----------
+    default : str
+        Unit of a bare number (``"dB"`` or ``"linear"``): the unit the option's help states.
+    into : {'dB', 'linear'}, optional
+        Give the command a float in this unit; default the :class:`~sigconv.quantities.Level`.
+    units : tuple of str, optional
+        The units the option accepts (default: linear and the dB units).
+    min, max : float, optional
+        Bounds on the float handed over (``into`` given).
+
+    Examples
+    --------
+    >>> round(LevelType("linear", into="linear").convert("-6dB", None, None), 4)
+    0.5012
+    >>> LevelType("dB", into="dB").convert("-3", None, None)
+    -3.0
+    """
+
+    name = "level"
+
+    def __init__(self, default: str = "dB", into: str | None = None,
+                 units: tuple[str, ...] = ("linear", "dB", "dBFS"), min: float | None = None,
+                 max: float | None = None):
+        self.default, self.into, self.units, self.min, self.max = default, into, units, min, max
+
+    def convert(self, value, param, ctx):
+        from ..quantities import Level, parse_level
+
+        if isinstance(value, Level) or (isinstance(value, float) and self.into):
+            return value
+        name = _option_name(param)
+        try:
+            level = parse_level(value, self.default, name)
+            if level.unit not in self.units:
+                raise UsageError(f"{name} takes {' or '.join(u if u != 'linear' else 'a linear factor' for u in self.units)}, "
+                                 f"not {value!r}")
+            number = None if self.into is None else level.gain if self.into == "linear" else level.db
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+        if number is not None:
+            if self.min is not None and number < self.min:
+                self.fail(f"{value!r} is below {self.min:g}{'' if self.into == 'linear' else ' dB'}", param, ctx)
+            if self.max is not None and number > self.max:
+                self.fail(f"{value!r} is above {self.max:g}{'' if self.into == 'linear' else ' dB'}", param, ctx)
+            return number
+        return level
+
+    def get_metavar(self, param, ctx=None):
+        return "DB" if self.default == "dB" else "LEVEL"
+
+
+def _option_name(param) -> str:
+    return max(param.opts, key=len) if param is not None and param.opts else "the value"
 
 
 def _stack(*decorators):
@@ -125,7 +242,8 @@ def io_options(fn):
             "--rate",
             type=FiniteFloat(min=0, min_open=True),
             metavar="HZ",
-            help="Sample rate of CSV inputs that have no time column.",
+            help=("Sample rate of CSV inputs that have no time column, and of raw PCM inputs "
+                           "(--input-format raw)."),
         ),
     )
     @functools.wraps(fn)

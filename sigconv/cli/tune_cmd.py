@@ -15,7 +15,10 @@ from ..progress import task_progress
 @click.option("--precision", type=click.Choice(["64", "32", "both"]), default="both", show_default=True,
               help="Float precision(s) to plan for.")
 @click.option("-q", "--quiet", is_flag=True, help="Show no progress display.")
-def tune_command(max_size, precision, quiet):
+@click.option("--backend", type=click.Choice(["fft", "gpu"]), default="fft", show_default=True,
+              help="fft: FFTW plans and the CPU's costs. gpu: time the GPU (hops and host-device copies) so "
+                   "that auto can weigh it against the CPU; auto never picks the GPU before this.")
+def tune_command(max_size, precision, quiet, backend):
     """Measure the fastest FFTW plans for this machine, once, and keep them.
 
     Plans made with FFTW_MEASURE run the fft backend up to 1.8x faster
@@ -30,11 +33,20 @@ def tune_command(max_size, precision, quiet):
     Examples:
       sigconv tune
       sigconv tune --precision 64 --max-size 524288
+      sigconv tune --backend gpu
     """
     from ..backends.tuning import tune
 
     dtypes = {"64": ["float64"], "32": ["float32"], "both": ["float64", "float32"]}[precision]
     started = time.perf_counter()
+    if backend == "gpu":
+        from ..backends.gpu_tuning import tune_gpu
+
+        with task_progress("measuring the GPU", quiet) as update:
+            path = tune_gpu(max_size=max_size, dtypes=dtypes, progress=update)
+        if not quiet:
+            click.echo(f"GPU costs saved in {path} ({time.perf_counter() - started:.0f} s)", err=True)
+        return
     with task_progress("measuring FFT plans", quiet) as update:
         folder = tune(max_size=max_size, dtypes=dtypes, progress=update)
     if not quiet:

@@ -89,18 +89,31 @@ class _Pending:
         Filling a buffer that already exists matters: a fresh array of a
         few hundred kilobytes per hop costs more in page faults than the copy.
         """
+        self.copy_into(out)
+        self.drop(out.shape[1])
+
+    def copy_into(self, out: np.ndarray) -> None:
+        """Copy the first ``out.shape[1]`` samples into ``out`` (channel-major), converting the dtype; keep them."""
         count = out.shape[1]
         filled = 0
-        while filled < count:
-            head = self.chunks[0]
-            used = min(count - filled, head.shape[1])
-            out[:, filled : filled + used] = head[:, :used]
+        for chunk in self.chunks:
+            used = min(count - filled, chunk.shape[1])
+            out[:, filled : filled + used] = chunk[:, :used]
             filled += used
-            if used == head.shape[1]:
-                self.chunks.pop(0)
-            else:
-                self.chunks[0] = head[:, used:]
+            if filled == count:
+                break
+
+    def drop(self, count: int) -> None:
+        """Forget the first ``count`` samples."""
         self.size -= count
+        while count:
+            head = self.chunks[0]
+            if count >= head.shape[1]:
+                self.chunks.pop(0)
+                count -= head.shape[1]
+            else:
+                self.chunks[0] = head[:, count:]
+                count = 0
 
 
 class OverlapSave(StreamEngine):
@@ -158,6 +171,8 @@ class OverlapSave(StreamEngine):
             kernels == identity or set(kernels) == {0})
         self._kernel_rows = slice(0, out_channels) if kernels == identity else slice(0, 1)
         self._pending = _Pending()
+        #: samples at the head of the pending input that the next hop reads again (see _setup_in_place)
+        self._lead = 0
         #: dtype of the output blocks; float32 saves a conversion when the output file is FLOAT
         self.output_dtype = self.dtype
         self._hops = 0
@@ -187,9 +202,12 @@ class OverlapSave(StreamEngine):
     def _setup_in_place(self, hc) -> None:
         """Plain overlap-save on channel-parallel paths: one buffer, transformed in place.
 
-        The frame's first ``fft_size - hop`` samples (the last input of the
-        hop before) are kept aside, since the transform overwrites them;
-        ``1 / fft_size`` is folded into the IR spectra.
+        The frame is a window of ``fft_size`` input samples that slides by
+        ``hop``: its first ``fft_size - hop`` samples (the last input of the
+        hop before) stay in the pending input, in the input's own dtype, and
+        each hop converts the whole window into the buffer in one pass. (Keeping
+        them aside as float64 cost two more copies of them per hop: 4.3% of a
+        10-minute job's CPU.) ``1 / fft_size`` is folded into the IR spectra.
         """
         ops = self.ops
         fft = ops.in_place_fft(self.fft_size, self.in_channels, self.dtype)
@@ -199,15 +217,14 @@ class OverlapSave(StreamEngine):
         kernel.real[:, : hc.shape[1]] = hc[:rows]
         kernel.forward()
         self._spectra = kernel.spectrum[None, :rows] * (1.0 / self.fft_size)
-        fft.real[:] = 0
         self._in_place = fft
-        self._history = ops.zeros((self.in_channels, self.fft_size - self.hop), self.dtype)
+        self._lead = self.fft_size - self.hop
+        self._pending.add(ops.zeros((self._lead, self.in_channels), self.dtype))
 
     def _process_hop_in_place(self, out: np.ndarray | None) -> np.ndarray:
-        hop, fft, keep = self.hop, self._in_place, self.fft_size - self.hop
-        fft.real[:, :keep] = self._history
-        self._pending.take_into(fft.real[:, keep:])
-        self._history[...] = fft.real[:, hop:]
+        fft = self._in_place
+        self._pending.copy_into(fft.real)
+        self._pending.drop(self.hop)
         fft.forward()
         self.ops.xp.multiply(fft.spectrum, self._spectra[0], out=fft.spectrum)
         fft.inverse()
@@ -258,11 +275,16 @@ class OverlapSave(StreamEngine):
         self._hops += 1
         return self._emit(self._inverse.inverse_spectrum(), out)
 
+    @property
+    def waiting(self) -> int:
+        """Input frames pushed and not yet transformed as a hop's new samples."""
+        return self._pending.size - self._lead
+
     def push(self, block: np.ndarray) -> np.ndarray:
         self._pending.add(self.ops.to_device(block))
         self._pushed += block.shape[0]
         outputs = []
-        while self._pending.size >= self.hop:
+        while self.waiting >= self.hop:
             outputs.append(self._process_hop())
         return self._collect(outputs)
 
@@ -278,7 +300,7 @@ class OverlapSave(StreamEngine):
         outputs = []
         emitted = self._emitted
         while emitted < total:
-            missing = self.hop - self._pending.size
+            missing = self.hop - self.waiting
             if missing > 0:
                 self._pending.add(self.ops.zeros((missing, self.in_channels), self.dtype))
             out = self._process_hop()
@@ -377,7 +399,7 @@ class ChannelLanes(StreamEngine):
                 if block is not None:
                     source = self._sources[channel]
                     lane._pending.add(block[:, source : source + 1])
-                missing = hops * hop - lane._pending.size
+                missing = hops * hop - lane.waiting
                 if missing > 0:
                     lane._pending.add(ops.zeros((missing, 1), self.dtype))
                 for k in range(hops):

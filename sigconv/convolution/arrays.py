@@ -7,13 +7,15 @@ import numpy as np
 from ..backends.base import Workload
 from ..backends.registry import AUTO
 from ..compute.context import resolve_context
-from ..compute.modes import check_mode, mode_slice
+from .alignment import check_alignment, check_convolve_mode, output_slice
 from ..errors import UsageError
-from .mixing import POST_NORMALIZATIONS, check_levels, check_normalize, post_gain, prepare_ir
+from .mixing import DEFAULT_TARGET_LUFS, check_levels, check_normalize, predelay_frames, prepare_ir
 from ..compute.resampling import ir_at_rate
 from ..compute.routing import channel_routing, routes_for, sum_paths
 from ..signal import Signal
+from ..compute.onsets import ir_onset
 from ..validation import as_frames, dtype_for_precision
+from .mixing import POST_NORMALIZATIONS
 
 __all__ = ["convolve", "convolve_signal", "channel_routing"]
 
@@ -46,6 +48,11 @@ def _convolve_paths(x: np.ndarray, h: np.ndarray, mode: str, backend: str, conte
     return sum_paths(y.reshape(-1, len(routes)), routes, outputs)
 
 
+def _both_float32(x, h) -> bool:
+    """True where both inputs are float32 arrays: the result is returned as float32 then."""
+    return getattr(x, "dtype", None) == np.float32 and getattr(h, "dtype", None) == np.float32
+
+
 def _integer_bound(x, h) -> float | None:
     """``max|x| * max|h| * min(n, m)`` when both are integer arrays (scipy's bound), else None."""
     kinds = "uib"
@@ -66,9 +73,13 @@ def convolve(
     dry: float = 0.0,
     gain_db: float = 0.0,
     normalize: str = "none",
-    predelay: int = 0,
-    precision: int = 64,
+    predelay=0,
+    precision: int | None = None,
     context=None,
+    align: str = "wet",
+    ceiling=None,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    rate: float | None = None,
 ) -> np.ndarray:
     """Convolve a signal with an impulse response: ``y = wet * (x ⊗ h) + dry * x``.
 
@@ -79,34 +90,62 @@ def convolve(
     h : array_like
         Impulse response (kernel), ``(frames,)`` or ``(frames, channels)``.
         Channel routing: see :func:`channel_routing`.
-    mode : {'full', 'same', 'valid'}, optional
+    mode : {'full', 'same', 'valid', 'keep'}, optional
         Output length, as in ``scipy.signal.convolve``: ``full`` (default,
         keeps the reverb tail) gives ``n + m - 1`` frames, ``same`` gives
         ``n`` frames centred on the full result, ``valid`` gives
-        ``max(n, m) - min(n, m) + 1`` frames.
+        ``max(n, m) - min(n, m) + 1`` frames. ``keep`` gives the input's
+        ``n`` frames from time zero (the first ``n`` of ``full``): the
+        length-keeping mode for a causal IR such as a reverb, where
+        ``same`` cuts the first ``(m - 1) // 2`` frames of the result
+        (``sigconv convolve`` warns then; see
+        :func:`sigconv.convolution.alignment.same_mode_warning`).
     backend : str, optional
         ``"auto"`` (default: the cost model picks), ``"direct"``, ``"fft"``
         or any registered backend.
     wet, dry : float, optional
         Linear gains of the convolved and the unprocessed signal (defaults 1
         and 0). The dry path is delayed to the IR's onset (the first sample
-        within 20 dB of its peak) so that it lines up with the direct sound.
+        within 20 dB of its peak, :func:`sigconv.compute.onsets.ir_onset`)
+        so that it lines up with the direct sound; see `align`.
     gain_db : float, optional
         Level change applied last, in dB.
-    normalize : {'none', 'peak', 'ir-energy', 'rms-match'}, optional
+    normalize : {'none', 'peak', 'ir-energy', 'rms-match', 'lufs'}, optional
         ``none`` (default): the exact LTI output. ``peak``: the mix is
         scaled to a peak of 1.0 (0 dBFS) before `gain_db`. ``ir-energy``:
         the IR is scaled so that its loudest output path has unit energy.
         ``rms-match``: the mix is scaled so that its RMS equals the input's
         (a reverb that does not change loudness), before `gain_db`.
-    predelay : int, optional
-        Samples of silence put before the IR: delays the wet path only.
+        ``lufs``: the mix is scaled to an integrated loudness of
+        `target_lufs` (ITU-R BS.1770-4, EBU R128; needs `rate`), before
+        `gain_db`.
+    predelay : int or str, optional
+        Silence put before the IR: delays the wet path only. A number is
+        samples; a string takes a unit (``"20ms"``, ``"0.02s"``,
+        ``"960smp"``; times need `rate`).
     precision : {64, 32}, optional
-        Bits of the float computation and of the result.
+        Bits of the float computation and of the result. Default: computed
+        in float64, and returned as float32 where `x` and `h` are both
+        float32 (as ``scipy.signal.convolve`` keeps float32), else float64.
     context : ExecutionContext or int, optional
         Threads the computation may use (an int is a thread count);
         default :class:`~sigconv.compute.context.ExecutionContext` (the
         machine's CPUs, at most 8).
+    align : {'wet', 'dry', 'none'}, optional
+        Which path keeps time zero (:mod:`sigconv.convolution.alignment`):
+        ``wet`` (default) delays the dry path by the IR's onset; ``dry``
+        keeps the dry path at time zero and advances the output by the
+        onset (with ``dry=1, wet=0, mode='keep'`` the result is `x`);
+        ``none`` moves nothing.
+    ceiling : str or Level, optional
+        Peak limit applied as a gain after everything else: ``"-1dBTP"``
+        (true peak, 4x oversampling per ITU-R BS.1770-4 Annex 2) or
+        ``"-0.1dBFS"`` (sample peak); only ever lowers the level.
+    target_lufs : float, optional
+        Loudness of ``normalize='lufs'``, default -23 LUFS.
+    rate : float, optional
+        Sample rate in Hz, needed by ``normalize='lufs'`` and by a
+        `predelay` in time units.
 
     Returns
     -------
@@ -140,32 +179,55 @@ def convolve(
     array([0. , 1. , 2.5, 4. , 1.5])
     >>> sigconv.convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5], mode="same")
     array([1. , 2.5, 4. ])
+    >>> sigconv.convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5], mode="keep")
+    array([0. , 1. , 2.5])
     """
-    check_mode(mode)
+    check_convolve_mode(mode)
+    check_alignment(align, mode)
     check_normalize(normalize)
     check_levels(wet, dry, gain_db)
-    dtype = dtype_for_precision(precision)
-    if not (np.isfinite(predelay) and predelay >= 0 and predelay == int(predelay)):
+    dtype = dtype_for_precision(64 if precision is None else precision)
+    out_dtype = np.dtype(np.float32) if precision is None and _both_float32(x, h) else dtype
+    if isinstance(predelay, (int, float, np.integer, np.floating)) and not (
+            np.isfinite(predelay) and predelay >= 0 and predelay == int(predelay)):
         raise UsageError(f"predelay must be a whole number of samples, zero or more, not {predelay!r}")
-    predelay = int(predelay)
+    predelay = predelay_frames(predelay, rate)
+    if normalize == "lufs" and not rate:
+        raise UsageError("normalize='lufs' measures loudness, which needs the sample rate: pass rate=...")
+    from .levels import check_ceiling, check_target_lufs
+
+    ceiling = check_ceiling(ceiling)
+    target_lufs = check_target_lufs(target_lufs) if normalize == "lufs" else target_lufs
     one_dimensional = np.ndim(x) == 1 and np.ndim(h) == 1
     xs = as_frames(x, "signal", dtype)
     hs = as_frames(h, "impulse response", dtype)
+    plain = wet == 1 and not dry and not gain_db and normalize == "none" and not predelay and ceiling is None
+    advance = ir_onset(hs) if align == "dry" else 0
     if (backend == AUTO and xs.shape[1] == 1 and hs.shape[1] == 1 and xs.shape[0] * hs.shape[0] <= _DIRECT_ALWAYS
-            and wet == 1 and not dry and not gain_db and normalize == "none" and not predelay):
+            and plain and not advance):
         # small mono jobs (a loop over short arrays): no transform can win, so nothing is planned
-        y = np.convolve(xs[:, 0], hs[:, 0])[mode_slice(xs.shape[0], hs.shape[0], mode)]
+        y = np.convolve(xs[:, 0], hs[:, 0])[output_slice(xs.shape[0], hs.shape[0], mode)].astype(out_dtype, copy=False)
         return y if one_dimensional else y[:, None]
-    unscaled = wet == 1 and dry == 0 and gain_db == 0 and normalize == "none" and dtype == np.float64
+    unscaled = plain and dtype == np.float64
     integer_bound = _integer_bound(np.asarray(x), np.asarray(h)) if unscaled else None
     routing = channel_routing(xs.shape[1], hs.shape[1])
-    hs = prepare_ir(hs, routing, wet=wet, dry=dry, gain_db=gain_db, normalize=normalize, predelay=predelay)
-    y = _convolve_paths(xs, hs, mode, backend, resolve_context(context), integer_bound)
-    if normalize in POST_NORMALIZATIONS:
-        energy = float(np.sum(np.square(y, dtype=np.float64)))
-        input_energy = float(np.sum(np.square(xs, dtype=np.float64)))
-        y = y * dtype.type(post_gain(normalize, gain_db, float(np.max(np.abs(y))), energy, y.size, input_energy, xs.size))
-    y = np.ascontiguousarray(y, dtype=dtype)
+    hs = prepare_ir(hs, routing, wet=wet, dry=dry, gain_db=gain_db, normalize=normalize, predelay=predelay,
+                    align=align)
+    if mode in ("keep", "full") and (mode == "keep" or advance):
+        y = _convolve_paths(xs, hs, "full", backend, resolve_context(context), integer_bound)
+        y = y[output_slice(xs.shape[0], hs.shape[0], mode, advance)]
+    else:
+        y = _convolve_paths(xs, hs, mode, backend, resolve_context(context), integer_bound)
+    if normalize in POST_NORMALIZATIONS or ceiling is not None:
+        from .levels import OutputMeter, plan_levels
+
+        meter = OutputMeter(rate or 1.0, y.shape[1], loudness=normalize == "lufs",
+                            true_peak=ceiling is not None and ceiling.unit == "dBTP")
+        meter.write(y)
+        plan = plan_levels(meter, normalize, gain_db if normalize in POST_NORMALIZATIONS else 0.0,
+                           float(np.sum(np.square(xs, dtype=np.float64))), xs.size, target_lufs, ceiling)
+        y = y * dtype.type(plan.scale)
+    y = np.ascontiguousarray(y, dtype=out_dtype)
     return y[:, 0] if one_dimensional else y
 
 
@@ -183,7 +245,8 @@ def convolve_signal(signal: Signal, ir: Signal, mode: str = "full", *, resample_
         when the rates differ, instead of raising.
     **options
         Passed on to :func:`convolve` (``backend``, ``wet``, ``dry``,
-        ``gain_db``, ``normalize``, ``predelay``, ``precision``).
+        ``gain_db``, ``normalize``, ``predelay``, ``precision``, ``align``,
+        ``ceiling``, ``target_lufs``); ``rate`` is the signal's.
 
     Returns
     -------
@@ -206,5 +269,6 @@ def convolve_signal(signal: Signal, ir: Signal, mode: str = "full", *, resample_
     ([1.0, 2.0, 2.0, 2.0, 1.0], 8000)
     """
     channel_routing(signal.channels, ir.channels)
+    options.setdefault("rate", signal.rate)
     y = convolve(signal.data, ir_at_rate(ir, signal.rate, resample_ir), mode, **options)
     return signal.with_data(y.reshape(y.shape[0], -1))

@@ -21,7 +21,7 @@ import numpy as np
 from ..backends.base import Workload
 from ..backends.registry import AUTO
 from ..compute.context import ExecutionContext, resolve_context
-from ..compute.modes import ModeWindow, check_mode
+from ..compute.onsets import ir_onset
 from ..compute.resampling import ir_at_rate
 from ..compute.routing import channel_routing, routes_for
 from ..errors import UsageError
@@ -29,13 +29,15 @@ from ..io.formats import output_format, output_subtype
 from ..io.options import FileOptions
 from ..io.atomic import scratch_path
 from ..io.pump import READ_BLOCK, stream_through
-from ..io.stream import block_peak, open_reader, open_writer, read_whole
+from ..io.stream import open_reader, open_writer, read_whole
 from ..io.writing import WriteReport
 from ..limits import check_block
 from ..options import gather
 from ..validation import dtype_for_precision
-from .mixing import (POST_NORMALIZATIONS, check_convolve_options, check_normalize, post_gain, prepare_ir,
-                     trim_leading_silence)
+from .alignment import check_alignment, check_convolve_mode, output_slice, same_mode_warning, window_for
+from .levels import OutputMeter, check_ceiling, check_target_lufs, plan_levels
+from .mixing import (DEFAULT_TARGET_LUFS, POST_NORMALIZATIONS, check_convolve_options, check_normalize,
+                     predelay_frames, prepare_ir, trim_leading_silence)
 
 __all__ = ["convolve_file", "ConvolveJob", "ConvolveReport", "ConvolveSettings"]
 
@@ -52,11 +54,21 @@ class ConvolveSettings:
         Resample the IR to the input's rate when they differ (gain kept).
     trim_db : float, optional
         Drop the IR's leading samples below this level relative to its
-        peak (e.g. ``-60``) so that no latency is added.
-    predelay_ms : float
-        Milliseconds of silence before the wet path.
+        peak so that no latency is added; ``-20``
+        (:data:`sigconv.compute.onsets.ONSET_THRESHOLD_DB`) trims exactly
+        to the onset that the dry path and ``impulse info`` use.
+    predelay_ms : float or str
+        Silence before the wet path: a number of milliseconds, or a time
+        with its unit (``"20ms"``, ``"0.02s"``, ``"960smp"``).
     block : int, optional
         Engine partition (or block) length for experts; default planned.
+    align : {'wet', 'dry', 'none'}
+        Which path keeps time zero, as for :func:`sigconv.convolve`.
+    ceiling : str or Level, optional
+        Peak limit applied last (``"-1dBTP"`` true peak, ``"-0.1dBFS"``
+        sample peak), as for :func:`sigconv.convolve`.
+    target_lufs : float
+        Loudness of ``normalize="lufs"`` (default -23 LUFS).
     """
 
     mode: str = "full"
@@ -68,17 +80,21 @@ class ConvolveSettings:
     precision: int = 64
     resample_ir: bool = False
     trim_db: float | None = None
-    predelay_ms: float = 0.0
+    predelay_ms: object = 0.0
     block: int | None = None
+    align: str = "wet"
+    ceiling: object = None
+    target_lufs: float = DEFAULT_TARGET_LUFS
 
     def check(self) -> None:
         """Refuse bad values before any file is opened."""
-        check_mode(self.mode)
+        check_convolve_mode(self.mode)
+        check_alignment(self.align, self.mode)
         check_normalize(self.normalize)
         dtype_for_precision(self.precision)
         check_convolve_options(self.wet, self.dry, self.gain_db, self.predelay_ms, self.trim_db, self.block)
-        if self.predelay_ms < 0:
-            raise UsageError(f"--predelay must be zero or more milliseconds, not {self.predelay_ms:g}")
+        check_ceiling(self.ceiling)
+        check_target_lufs(self.target_lufs)
         if self.block is not None and self.block < 1:
             raise UsageError(f"--block must be a positive number of frames, not {self.block}")
 
@@ -96,6 +112,8 @@ class ConvolveReport:
     seconds: float = 0.0
     write: WriteReport | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    advance: int = 0
 
 
 def _engine_for(backend: str, h, routes, in_ch, out_ch, dtype, n_hint, block, context):
@@ -212,27 +230,40 @@ class ConvolveJob:
                     f"trimmed {report.trimmed} leading samples ({1000 * report.trimmed / reader.rate:.2f} ms) "
                     f"below {s.trim_db:g} dB from the IR"
                 )
-            predelay = int(round(s.predelay_ms * 1e-3 * reader.rate))
+            predelay = predelay_frames(s.predelay_ms, reader.rate, bare="ms")
+            if s.mode == "same":
+                message = same_mode_warning(h, reader.rate)
+                if message:
+                    report.warnings.append(message)
+            if s.align == "dry":
+                report.advance = ir_onset(h)
+                if report.advance:
+                    report.notes.append(f"advanced the output by the IR's onset, {report.advance} samples "
+                                        f"({1000 * report.advance / reader.rate:.2f} ms): the dry path at time zero")
             h = prepare_ir(h, routing, wet=s.wet, dry=s.dry, gain_db=s.gain_db, normalize=s.normalize,
-                           predelay=predelay)
+                           predelay=predelay, align=s.align)
             routes, out_channels = routes_for(reader.channels, ir.channels)
             report.ir_taps = h.shape[0]
             engine, report.method, report.detail = _engine_for(
                 s.backend, h, routes, reader.channels, out_channels, dtype, reader.frames, s.block, context
             )
-            if s.normalize not in POST_NORMALIZATIONS and hasattr(engine, "output_dtype"):
+            post = s.normalize in POST_NORMALIZATIONS or s.ceiling is not None
+            if not post and hasattr(engine, "output_dtype"):
                 final = output_subtype(output_format(self.output, f.format), f.subtype,
                                        None if self.output == "-" else reader.subtype)
                 if final == "FLOAT":  # the writer would round to float32 anyway
                     engine.output_dtype = np.dtype(np.float32)
-            if s.normalize in POST_NORMALIZATIONS:
+            if post:
                 report.write = self._two_pass(reader, engine, h.shape[0], out_channels, dtype, context, progress,
                                               report)
             else:
+                frames = None if reader.frames is None else len(range(reader.frames + h.shape[0] - 1)[
+                    output_slice(reader.frames, h.shape[0], s.mode, report.advance)])  # for a WAV stream's header
                 with open_writer(self.output, reader.rate, out_channels, format=f.format, subtype=f.subtype,
-                                 source_subtype=reader.subtype, protect=self._inputs, dtype=dtype) as writer:
-                    stream_through(reader, engine, ModeWindow(s.mode, h.shape[0]), writer, progress, report,
-                                   io_threads=context.io_threads)
+                                 source_subtype=reader.subtype, protect=self._inputs, dtype=dtype,
+                                 frames=frames) as writer:
+                    stream_through(reader, engine, window_for(s.mode, h.shape[0], report.advance), writer,
+                                   progress, report, io_threads=context.io_threads)
                 report.write = writer.report()
         finally:
             reader.close()
@@ -246,20 +277,26 @@ class ConvolveJob:
     def _two_pass(self, reader, engine, taps, out_channels, dtype, context, progress, report) -> WriteReport:
         """Convolve into a temporary float file while measuring, then scale it into the output."""
         s, f = self.settings, self.files
-        stats = {"peak": 0.0, "output_energy": 0.0, "output_samples": 0, "input_energy": 0.0, "input_samples": 0}
+        stats = {"input_energy": 0.0, "input_samples": 0}
+        ceiling = check_ceiling(s.ceiling)
+        meter = OutputMeter(reader.rate, out_channels, loudness=s.normalize == "lufs",
+                            true_peak=ceiling is not None and ceiling.unit == "dBTP")
         folder = None if self.output == "-" else os.path.dirname(os.path.abspath(self.output))
         with scratch_path(folder) as raw:
             float_subtype = "DOUBLE" if dtype == np.float64 else "FLOAT"
             with open_writer(raw, reader.rate, out_channels, format="WAV", subtype=float_subtype,
                              atomic=False) as first:
-                stream_through(reader, engine, ModeWindow(s.mode, taps), _StatsWriter(first, stats), progress,
-                               report, stats, io_threads=context.io_threads)
-            scale = dtype.type(post_gain(s.normalize, s.gain_db, stats["peak"], stats["output_energy"],
-                                         stats["output_samples"], stats["input_energy"], stats["input_samples"]))
+                stream_through(reader, engine, window_for(s.mode, taps, report.advance), _MeteringWriter(first, meter),
+                               progress, report, stats, io_threads=context.io_threads)
+            plan = plan_levels(meter, s.normalize, s.gain_db if s.normalize in POST_NORMALIZATIONS else 0.0,
+                               stats["input_energy"], stats["input_samples"], s.target_lufs, ceiling)
+            report.notes.extend(plan.notes)
+            scale = dtype.type(plan.scale)
             unscaled = open_reader(raw, "WAV", dtype=dtype)
             try:
                 with open_writer(self.output, reader.rate, out_channels, format=f.format, subtype=f.subtype,
-                                 source_subtype=reader.subtype, protect=self._inputs, dtype=dtype) as writer:
+                                 source_subtype=reader.subtype, protect=self._inputs, dtype=dtype,
+                                 frames=unscaled.frames) as writer:
                     for block in unscaled.blocks(READ_BLOCK):
                         writer.write(block * scale)
             finally:
@@ -267,15 +304,12 @@ class ConvolveJob:
         return writer.report()
 
 
-class _StatsWriter:
-    """Passes blocks on and keeps the peak and energy of everything written."""
+class _MeteringWriter:
+    """Passes blocks on and measures everything written (:class:`~sigconv.convolution.levels.OutputMeter`)."""
 
-    def __init__(self, writer, stats):
-        self.writer, self.stats = writer, stats
+    def __init__(self, writer, meter):
+        self.writer, self.meter = writer, meter
 
     def write(self, block):
-        if block.shape[0]:
-            self.stats["peak"] = max(self.stats["peak"], block_peak(block))
-            self.stats["output_energy"] += float(np.sum(np.square(block, dtype=np.float64)))
-            self.stats["output_samples"] += block.size
+        self.meter.write(block)
         self.writer.write(block)

@@ -11,20 +11,24 @@ from ..limits import check_block, check_finite, check_frames, check_gain_db, che
 __all__ = [
     "NORMALIZE_CHOICES",
     "POST_NORMALIZATIONS",
+    "DEFAULT_TARGET_LUFS",
     "db_to_gain",
     "normalize_peak",
     "check_normalize",
     "check_levels",
     "check_convolve_options",
     "trim_leading_silence",
+    "predelay_frames",
     "prepare_ir",
     "post_gain",
 ]
 
 #: Accepted values of ``normalize``.
-NORMALIZE_CHOICES = ("none", "peak", "ir-energy", "rms-match")
+NORMALIZE_CHOICES = ("none", "peak", "ir-energy", "rms-match", "lufs")
 #: Normalizations that need the whole output before they can scale it.
-POST_NORMALIZATIONS = ("peak", "rms-match")
+POST_NORMALIZATIONS = ("peak", "rms-match", "lufs")
+#: The loudness ``normalize="lufs"`` aims at unless told otherwise (EBU R128).
+DEFAULT_TARGET_LUFS = -23.0
 
 
 def check_normalize(normalize: str) -> str:
@@ -68,11 +72,38 @@ def check_convolve_options(wet: float = 1.0, dry: float = 0.0, gain_db: float = 
         Naming the option and its bound.
     """
     check_levels(wet, dry, gain_db)
-    if check_finite(predelay_ms, "--predelay", " of milliseconds") < 0:
-        raise UsageError(f"--predelay must be zero or more milliseconds, not {predelay_ms:g}")
+    if isinstance(predelay_ms, (int, float)):
+        if check_finite(predelay_ms, "--predelay", " of milliseconds") < 0:
+            raise UsageError(f"--predelay must be zero or more milliseconds, not {predelay_ms:g}")
+    else:
+        predelay_frames(predelay_ms, 1.0, bare="ms")
     if trim_db is not None:
         check_trim_db(trim_db)
     check_block(block)
+
+
+def predelay_frames(predelay, rate: float | None = None, bare: str = "smp") -> int:
+    """A pre-delay in whole frames: ``predelay`` a number in ``bare``'s unit, a string (``"20ms"``) or a Duration.
+
+    Examples
+    --------
+    >>> predelay_frames("20ms", 48000), predelay_frames(96), predelay_frames(20.0, 48000, bare="ms")
+    (960, 96, 960)
+    """
+    from ..quantities import Duration, parse_time
+
+    duration = predelay if isinstance(predelay, Duration) else parse_time(predelay, bare, "--predelay")
+    if duration.value < 0:
+        raise UsageError(f"--predelay must be zero or more, not {duration}")
+    if duration.unit == "smp" and duration.value != int(duration.value):
+        raise UsageError(f"a pre-delay in samples must be a whole number, not {duration}")
+    return duration.samples(rate) if duration.unit == "smp" else int(round(duration.seconds() * _need_rate(rate)))
+
+
+def _need_rate(rate):
+    if not rate:
+        raise UsageError("a pre-delay in seconds or milliseconds needs the sample rate: pass rate=...")
+    return rate
 
 
 def check_trim_db(threshold_db: float) -> float:
@@ -128,6 +159,7 @@ def prepare_ir(
     gain_db: float = 0.0,
     normalize: str = "none",
     predelay: int = 0,
+    align: str = "wet",
 ) -> np.ndarray:
     """Fold the wet/dry mix, pre-delay, IR normalization and gain into the IR itself.
 
@@ -135,8 +167,10 @@ def prepare_ir(
     ``x ⊗ (wet * h + dry * δ[t - onset])``: the whole mix then costs one
     convolution and streams like any other. The dry impulse sits at the
     IR's onset (first sample within 20 dB of the peak) so that dry and
-    direct sound line up; ``predelay`` samples of silence delay the wet path
-    only.
+    direct sound line up (``align`` ``wet`` or ``dry``; with ``none`` it
+    sits at time zero); ``predelay`` samples of silence delay the wet path
+    only. With ``align="dry"`` the caller then drops the first
+    ``ir_onset(h)`` frames of the result (:mod:`.alignment`).
 
     Parameters
     ----------
@@ -146,7 +180,7 @@ def prepare_ir(
         From :func:`sigconv.compute.routing.channel_routing`; decides which IR
         channels carry the dry signal (the diagonal LL and RR of a
         true-stereo IR, every channel otherwise).
-    wet, dry, gain_db, normalize, predelay
+    wet, dry, gain_db, normalize, predelay, align
         As for :func:`sigconv.convolve`. The gain is folded in only when
         ``normalize`` does not scale the finished output.
 
@@ -173,7 +207,7 @@ def prepare_ir(
         return h  # nothing to fold in: the IR as it is
     if normalize == "ir-energy":
         h = h * dtype.type(ir_energy_scale(h, routing))
-    onset = ir_onset(h) if dry else 0
+    onset = ir_onset(h) if dry and align != "none" else 0
     out = np.zeros((h.shape[0] + predelay, h.shape[1]), dtype=dtype)
     out[predelay:] = h
     if wet != 1:
@@ -198,12 +232,14 @@ def _check_predelay(h: np.ndarray, predelay: int) -> None:
 
 
 def post_gain(normalize: str, gain_db: float, output_peak: float, output_energy: float, output_samples: int,
-              input_energy: float, input_samples: int) -> float:
-    """The factor that applies ``normalize`` (peak or rms-match) and then ``gain_db`` to a finished output.
+              input_energy: float, input_samples: int, loudness: float = -np.inf,
+              target_lufs: float = DEFAULT_TARGET_LUFS) -> float:
+    """The factor that applies ``normalize`` (peak, rms-match or lufs) and then ``gain_db`` to a finished output.
 
     ``*_energy`` are sums of squares and ``*_samples`` counts of samples,
-    both over all frames and channels, so RMS is per sample. Silence is
-    left as it is.
+    both over all frames and channels, so RMS is per sample. ``loudness``
+    is the output's integrated loudness in LUFS, which ``lufs`` brings to
+    ``target_lufs``. Silence is left as it is.
 
     Examples
     --------
@@ -215,6 +251,8 @@ def post_gain(normalize: str, gain_db: float, output_peak: float, output_energy:
         scale = 1.0 / output_peak
     elif normalize == "rms-match" and output_energy > 0:
         scale = np.sqrt((input_energy / max(input_samples, 1)) / (output_energy / max(output_samples, 1)))
+    elif normalize == "lufs" and np.isfinite(loudness):
+        scale = db_to_gain(target_lufs - loudness)
     return float(scale * db_to_gain(gain_db))
 
 

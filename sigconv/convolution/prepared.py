@@ -27,7 +27,7 @@ from ..backends.base import EXACT_FLOAT_LIMIT
 from ..backends.fft import THREADED_MIN_FFT
 from ..backends.registry import AUTO, get_backend
 from ..compute.context import resolve_context
-from ..compute.modes import check_mode, mode_slice
+from .alignment import check_convolve_mode, output_slice
 from ..compute.routing import routes_for
 from ..errors import BackendUnavailableError
 from ..validation import as_frames, dtype_for_precision
@@ -139,7 +139,7 @@ class Convolver:
     h : array_like
         Impulse response (kernel), ``(frames,)`` or ``(frames, channels)``;
         validated as :func:`sigconv.convolve` validates it.
-    mode : {'full', 'same', 'valid'}, optional
+    mode : {'full', 'same', 'valid', 'keep'}, optional
         Output length, as in :func:`sigconv.convolve`: ``n + m - 1``,
         ``n`` or ``max(n, m) - min(n, m) + 1`` frames.
     backend : str, optional
@@ -210,7 +210,7 @@ class Convolver:
     max_cache_bytes = 128 << 20
 
     def __init__(self, h, *, mode: str = "full", backend: str = AUTO, context=None, precision: int = 64):
-        check_mode(mode)
+        check_convolve_mode(mode)
         dtype = dtype_for_precision(precision)
         kernel = as_frames(h, "impulse response", dtype).copy()  # the caller's array may change later
         source = np.asarray(h)
@@ -321,7 +321,7 @@ class Convolver:
         method, size = self._method(n, layout, bound)
         if method == "stream":
             return self._stream(x)
-        window = mode_slice(n, self._taps, self._mode)
+        window = output_slice(n, self._taps, self._mode)
         if method == "direct":
             y = self._direct(xs, layout, window)
         else:

@@ -445,6 +445,8 @@ def _fine_rows(sources, ops, rate, result, ref, normalize, width, rows, progress
         estimate, _ = _row_estimate(ops, result.method, normalize, result.refine, rate, ref, channel,
                                     sources.frames_a, sources.frames_b, result.min_lag, start, width, size, cross[r],
                                     auto_a, None if auto_b is None else auto_b[r], float(a.energy[ref]),
-                                    float(streams[r][0].energy[channel]))
+                                    float(streams[r][0].energy[channel]),
+                                    # the wide search's polarity: a window's own GCC-PHAT may point the other way
+                                    polarity=result.pairs[channel].polarity)
         found.append(estimate)
     return found

@@ -16,6 +16,7 @@ Host arrays enter with ``ops.to_device``; results leave with ``ops.to_host``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -24,13 +25,14 @@ from ..backends.base import Workload
 from ..backends.planner import choose_backend
 from ..backends.registry import AUTO
 from ..compute.context import ExecutionContext, resolve_context
-from ..compute.routing import ROUTING_HELP, channel_routing
+from ..compute.routing import ROUTING_HELP
 from ..errors import IncompatibleSignalsError, InvalidSignalError, SpectralNullWarning, UsageError
 from ..limits import (ARRAY_MEMORY_FACTOR, GENERATED_MEMORY_FACTOR, check_frames, check_ir_memory,
                       check_memory)
 from ..validation import as_frames
-from .inverse import InverseFilter, design_inverse, kirkeby_profile, null_message, spectral_nulls
-from .layouts import LAYOUTS, design_layout_inverse
+from .budget import inverse_tap_limit, stream_partition
+from .inverse import InverseFilter, design_inverse, kirkeby_profile, longest_inverse, null_message, spectral_nulls
+from .layouts import LAYOUTS, design_layout_inverse, layout_routes
 from .lucy import check_non_negative, richardson_lucy
 from .polydiv import check_remainder, divide, kernel_condition
 from .settings import DeconvolveSettings, output_length, parse_length
@@ -96,7 +98,7 @@ def kernel_layout(signal_channels: int, kernel_channels: int, from_mono: bool = 
         return "shared" if kernel_channels == 1 else "parallel"
     wanted = (f"a kernel with one channel per signal channel ({signal_channels}) to recover the mono source"
               if from_mono else
-              f"a mono kernel, one kernel channel per signal channel, or for a stereo signal a 4-channel "
+              "a mono kernel, one kernel channel per signal channel, or for a stereo signal a 4-channel "
               "true-stereo kernel (LL, LR, RL, RR); for a stereo signal made from a mono source by a stereo "
               "kernel, say so with --from-mono (from_mono=True)")
     raise IncompatibleSignalsError(
@@ -125,7 +127,7 @@ def kernel_columns(h: np.ndarray, signal_channels: int, per_channel: bool = Fals
     layout = kernel_layout(signal_channels, h.shape[1], from_mono)
     silent = np.flatnonzero(~np.any(h != 0, axis=0))
     if silent.size and layout != "matrix":  # a true-stereo kernel may have silent cross paths
-        which = f"channel {int(silent[0]) + 1} of the kernel is" if h.shape[1] > 1 else "the kernel is"
+        which = f"channel {int(silent[0])} of the kernel is" if h.shape[1] > 1 else "the kernel is"
         raise InvalidSignalError(f"{which} all zeros: nothing can be deconvolved by it; check the kernel file")
     return np.repeat(h, signal_channels, axis=1) if layout == "shared" and per_channel else h
 
@@ -153,7 +155,7 @@ def _check_size(frames: int, channels: int, settings: DeconvolveSettings, rate: 
 
 def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | None,
                    spectra: NoiseSpectra | None = None, span: int | None = None, ops=None,
-                   layout: str = "parallel") -> InverseFilter:
+                   layout: str = "parallel", channels: int | None = None) -> InverseFilter:
     """The regularised inverse FIR of ``h`` (one column per channel) for ``wiener`` or ``tikhonov``.
 
     ``settings`` are checked (:meth:`DeconvolveSettings.checked`); ``span``
@@ -161,8 +163,15 @@ def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | No
     :func:`sigconv.deconvolution.inverse.design_inverse`); ``ops`` computes
     it (default: NumPy and scipy.fft); ``layout`` is the kernel's
     (:func:`kernel_layout`): ``split`` and ``matrix`` get the inverse of
-    :mod:`sigconv.deconvolution.layouts`.
+    :mod:`sigconv.deconvolution.layouts`; ``channels`` is the signal's
+    (default: one per kernel column).
+
+    The inverse is at most as long as streaming it in
+    :data:`~sigconv.deconvolution.budget.INVERSE_MEMORY` allows
+    (:func:`~sigconv.deconvolution.budget.inverse_tap_limit`), so that
+    arrays and files of any length get the same filter.
     """
+    m = h.shape[0]
     if settings.method == "tikhonov":
         regularisation = kirkeby_profile(settings.reg, settings.band, rate or 1.0)
     elif settings.noise:
@@ -170,8 +179,12 @@ def inverse_filter(h: np.ndarray, settings: DeconvolveSettings, rate: float | No
     else:
         regularisation = snr_regularisation(settings.snr_db)
     if layout in LAYOUTS:
-        return design_layout_inverse(h, layout, regularisation, ops=ops)
-    return design_inverse(h, regularisation, span=span, ops=ops)
+        paths = len(layout_routes(layout, h.shape[1])[0])
+        cap = inverse_tap_limit(h.shape[1], paths, settings.dtype)
+        # the layouts' design returns at most half its limit
+        return design_layout_inverse(h, layout, regularisation, ops=ops, max_size=min(longest_inverse(m), 2 * cap))
+    cap = inverse_tap_limit(h.shape[1], max(channels or h.shape[1], h.shape[1]), settings.dtype)
+    return design_inverse(h, regularisation, span=span, ops=ops, max_size=min(longest_inverse(m), cap))
 
 
 #: Truncation error above which a finite inverse is worth a warning (-40 dB).
@@ -199,8 +212,24 @@ def truncation_warning(inverse: InverseFilter, rate: float | None = None, length
 
 def null_warning(h: np.ndarray, rate: float | None, ops=None) -> str | None:
     """The deep-null message for a kernel (distinct columns only), or None."""
-    distinct = np.unique(h, axis=1) if h.shape[1] > 1 else h
-    return null_message(spectral_nulls(distinct, ops=ops), rate)
+    return null_message(spectral_nulls(h[:, _distinct_columns(h)], ops=ops), rate)
+
+
+def _distinct_columns(h: np.ndarray) -> list[int]:
+    """Indices of ``h``'s distinct columns in lexicographic order of their values (as ``np.unique(h, axis=1)``).
+
+    Without its sort of the whole array, which held 65 MB for a 3 s stereo kernel.
+    """
+    distinct: list[int] = []
+    for c in range(h.shape[1]):
+        if not any(np.array_equal(h[:, c], h[:, d]) for d in distinct):
+            distinct.append(c)
+
+    def order(a: int, b: int) -> int:
+        differs = np.flatnonzero(h[:, a] != h[:, b])
+        return 0 if not differs.size else (-1 if h[differs[0], a] < h[differs[0], b] else 1)
+
+    return sorted(distinct, key=functools.cmp_to_key(order))
 
 
 def _welch_of(data: np.ndarray, segment: int, ops) -> Welch:
@@ -376,7 +405,8 @@ def deconvolve(
                 )
             segment = segment_length(n.shape[0])
             spectra = NoiseSpectra.from_welch(_welch_of(n, segment, ops), _welch_of(y, segment, ops))
-        inverse = inverse_filter(h, settings, rate, spectra, span=y.shape[0], ops=ops, layout=layout)
+        inverse = inverse_filter(h, settings, rate, spectra, span=y.shape[0], ops=ops, layout=layout,
+                                 channels=y.shape[1])
         message = truncation_warning(inverse, rate)
         if message:
             warnings.warn(message, RuntimeWarning, stacklevel=2)
@@ -391,8 +421,10 @@ def inverse_engine(inverse: InverseFilter, channels: int, dtype, frames_hint: in
 
     routes = list(inverse.routes or [Route(c, c % inverse.taps.shape[1], c) for c in range(channels)])
     outputs = inverse.out_channels or channels
+    # a long inverse runs in partitions (memory: see sigconv.deconvolution.budget); only the FFT engine has them
+    block = stream_partition(inverse.taps.shape[0]) if backend.name == "fft" else None
     return backend.stream(inverse.taps.astype(dtype, copy=False), routes, channels, outputs, dtype=dtype,
-                          n_hint=frames_hint, context=context)
+                          n_hint=frames_hint, context=context, block=block)
 
 
 def apply_inverse(y: np.ndarray, inverse: InverseFilter, frames: int, dtype=np.float64, *, backend=AUTO,

@@ -3,11 +3,13 @@
 ``wiener`` and ``tikhonov`` design the regularised inverse FIR and stream
 the signal through the backend's convolution engine with the I/O threads of
 ``convolve`` (:func:`sigconv.io.pump.stream_through`), keeping the frames
-after the inverse's modelling delay: memory is bounded by the filter, not
-by the signal, also from a pipe. With ``--noise`` the recording's
-spectrum is needed before filtering, so the signal is read twice (a pipe
-is copied to a temporary file on the first pass). ``exact`` and ``lucy``
-solve for the whole signal at once and read it whole.
+after the inverse's modelling delay: memory is bounded by the filter (whose
+length :mod:`sigconv.deconvolution.budget` caps), not by the signal, also
+from a pipe: below 200 MB for kernels up to 3 s at 48 kHz. With
+``--noise`` the recording's spectrum is needed before filtering, so the
+signal is read twice (a pipe is copied to a temporary file on the first
+pass). ``exact`` and ``lucy`` solve for the whole signal at once and read
+it whole, up to :data:`~sigconv.deconvolution.budget.WHOLE_SIGNAL_SAMPLES`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..compute.context import ExecutionContext, resolve_context
+from ..compute.memory import release_fft_plans, release_free_memory
 from ..compute.resampling import ir_at_rate, resample
 from ..errors import IncompatibleSignalsError, SpectralNullWarning, UsageError
-from ..io.options import FileOptions
 from ..io.atomic import scratch_path
+from ..io.options import FileOptions
 from ..io.pump import READ_BLOCK, stream_through
+from ..io.reading import is_named_pipe
 from ..io.stream import open_reader, open_writer, read_all, read_whole
 from ..io.writing import WriteReport
 from ..options import gather
@@ -43,6 +47,7 @@ from .arrays import (
     null_warning,
     truncation_warning,
 )
+from .budget import TrimmedTail, check_whole_signal
 from .settings import DeconvolveSettings, output_length, parse_length
 from .wiener import NoiseSpectra, Welch, segment_length
 
@@ -123,6 +128,10 @@ class OffsetWindow:
         self._held = rest if rest.shape[0] and self.count is None else None
         return pending[:allowed]
 
+    def wanted(self, frames_in: int) -> int:
+        """How many frames of the product, from the first, this window keeps from ``frames_in`` input frames."""
+        return self.start + (self.count if self.count is not None else max(0, frames_in - self.holdback))
+
     def feed(self, block: np.ndarray, frames_in: int) -> np.ndarray:
         """Frames of ``block`` to emit, given that ``frames_in`` input frames were read so far."""
         return self._take(block, self.count if self.count is not None else frames_in - self.holdback)
@@ -157,6 +166,23 @@ def _read_at(path: str, rate_to: float, what: str, resample_it: bool, files: Fil
     if what == "kernel":
         return ir_at_rate(source, rate_to, True)
     return resample(source.data, source.rate, rate_to)
+
+
+def _read_bounded(reader, method: str) -> np.ndarray:
+    """The whole signal for ``exact`` or ``lucy``, refused above :data:`~sigconv.deconvolution.budget.WHOLE_SIGNAL_SAMPLES`.
+
+    A file's length is checked before reading; standard input's as it
+    arrives, so that a long pipe is refused without being held.
+    """
+    if reader.frames is not None:
+        check_whole_signal(reader.frames, reader.channels, method, reader.rate)
+        return read_all(reader)
+    blocks, frames = [], 0
+    for block in reader.blocks(READ_BLOCK):
+        frames += block.shape[0]
+        check_whole_signal(frames, reader.channels, method, reader.rate)
+        blocks.append(np.asarray(block, dtype=np.float64))
+    return np.concatenate(blocks) if blocks else np.zeros((0, reader.channels))
 
 
 def deconvolve_file(
@@ -294,7 +320,7 @@ class DeconvolveJob:
         return report
 
     def _whole(self, reader, h, settings: DeconvolveSettings, context, report) -> None:
-        y = read_all(reader)
+        y = _read_bounded(reader, settings.method)
         report.frames_in = y.shape[0]
         tolerance = settings.tolerance
         if settings.method == "exact":
@@ -331,7 +357,7 @@ class DeconvolveJob:
         on the way (memory stays bounded).
         """
         with contextlib.ExitStack() as stack:
-            if reader.name != "-":
+            if reader.name != "-" and not is_named_pipe(reader.name):  # <(command) is read once only
                 for block in reader.blocks(READ_BLOCK):
                     welch.add(block)
                 again = open_reader(reader.name, self.files.input_format, self.files.rate, dtype)
@@ -353,6 +379,7 @@ class DeconvolveJob:
         message = null_warning(h, reader.rate, ops)
         if message:
             report.warnings.append(message)
+        release_free_memory()
         with contextlib.ExitStack() as stack:
             source, spectra = reader, None
             if settings.noise:
@@ -366,18 +393,26 @@ class DeconvolveJob:
                 source = stack.enter_context(self._replayable(reader, recording, dtype))
                 spectra = NoiseSpectra.from_welch(noise_welch, recording)
                 report.band_snr = spectra.band_snr(reader.rate)
+                release_free_memory()  # the blocks of the first pass
             # a spooled standard input has a length by now, as a file has from the start
             if settings.method == "wiener" and spectra is None:
                 report.snr_db = settings.snr_db
-            inverse = inverse_filter(h, settings, reader.rate, spectra, span=source.frames, ops=ops, layout=layout)
+            inverse = inverse_filter(h, settings, reader.rate, spectra, span=source.frames, ops=ops, layout=layout,
+                                     channels=reader.channels)
+            release_fft_plans()  # the design's long transforms are done: their cached plans go too
+            release_free_memory()  # the design's grids, before the engine takes its share
             report.inverse_taps, report.delay = inverse.taps.shape[0], inverse.delay
             report.truncation_db = inverse.truncation_db
             message = truncation_warning(inverse, reader.rate, length_known=source.frames is not None)
             if message:
                 report.warnings.append(message)
-            engine = inverse_engine(inverse, reader.channels, dtype, source.frames, backend, context)
             window = OffsetWindow(inverse.delay, requested, h.shape[0] - 1)
-            with open_writer(self.output, reader.rate, inverse.out_channels or reader.channels,
+            engine = TrimmedTail(inverse_engine(inverse, reader.channels, dtype, source.frames, backend, context),
+                                 reader.channels, window.wanted)
+            out_channels = inverse.out_channels or reader.channels
+            del inverse  # the engine holds the taps' spectra: the taps themselves may go
+            release_free_memory()  # and the engine's set-up copies of them
+            with open_writer(self.output, reader.rate, out_channels,
                              format=self.files.format, subtype=self.files.subtype, source_subtype=reader.subtype,
                              protect=self._inputs, dtype=dtype) as writer:
                 stream_through(source, engine, window, writer, progress, report, io_threads=context.io_threads)

@@ -22,12 +22,14 @@ allocated and transformed through the backend's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..compute.inverses import regularised_inverse
+from ..compute.memory import release_fft_plans, release_free_memory
 
 __all__ = [
     "NULL_DEPTH_DB",
@@ -36,6 +38,7 @@ __all__ = [
     "InverseFilter",
     "design_inverse",
     "kirkeby_profile",
+    "longest_inverse",
     "null_message",
     "spectral_nulls",
 ]
@@ -103,6 +106,11 @@ class InverseFilter:
         return 10 * np.log10(self.truncation) if self.truncation > 0 else -np.inf
 
 
+def longest_inverse(m: int) -> int:
+    """The default longest inverse FIR for an ``m``-tap kernel: 16 kernel lengths, at least 2^20, at most 2^23 taps."""
+    return min(max(16 * m, 1 << 20), _MAX_TAPS)
+
+
 def _initial_size(ops, m: int) -> int:
     return ops.next_fast_len(max(4 * m, _MIN_TAPS))
 
@@ -110,7 +118,10 @@ def _initial_size(ops, m: int) -> int:
 def _inverse_spectrum(ops, h, regularisation, n):
     """``G = H* / (|H|^2 + λ)`` of the device kernel ``h`` on an ``n``-point grid (in place: grids are long)."""
     xp = ops.xp
-    spectrum = ops.rfft(h, n, axis=0)
+    spectrum = xp.empty((n // 2 + 1, h.shape[1]), dtype=xp.complex128)
+    for c in range(h.shape[1]):  # one column at a time, as in _fir
+        spectrum[:, c] = ops.rfft(h[:, c], n)
+    release_free_memory()  # the transforms' padded copies, before λ's grids (--noise: several)
     power = xp.square(spectrum.real)
     power += xp.square(spectrum.imag)
     mean_power = xp.sum(xp.square(h), axis=0)  # Parseval: the mean of |H|^2 over frequency
@@ -120,18 +131,42 @@ def _inverse_spectrum(ops, h, regularisation, n):
     return regularised_inverse(ops, spectrum, xp.maximum(lam, _LAMBDA_FLOOR * mean_power), power=power)
 
 
+def _taper(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The faded ends of ``scipy.signal.windows.tukey(n, 0.25, sym=False)``: its first and last eighths.
+
+    The same expressions as scipy's, without importing scipy.signal (40 MB
+    of resident memory); between the two ends the window is 1.
+    Returns the rise (from sample 0) and the fall (ending at sample ``n - 1``).
+    """
+    alpha, size = 0.25, n + 1  # sym=False: the symmetric window one longer, its last sample dropped
+    width = math.floor(alpha * (size - 1) / 2.0)
+    head = np.arange(0, width + 1, dtype=np.float64)
+    tail = np.arange(size - width - 1, size - 1, dtype=np.float64)
+    rise = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * head / alpha / (size - 1))))
+    fall = 0.5 * (1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * tail / alpha / (size - 1))))
+    return rise, fall
+
+
 def _fir(ops, inverse, n: int):
     """The ``n``-tap FIR of an inverse spectrum: delayed by ``n / 2``, the outer eighths faded out."""
-    from scipy.signal.windows import tukey
-
-    g = ops.xp.roll(ops.irfft(inverse, n, axis=0), n // 2, axis=0)
-    window = tukey(n, 0.25, sym=False)
-    # the window is 1 between its tapers: only they move to the device and multiply
-    tapered = np.flatnonzero(window < 1.0)
-    rise = int(tapered[tapered < n // 2].max(initial=-1)) + 1
-    fall = int(tapered[tapered >= n // 2].min(initial=n))
-    g[:rise] *= ops.to_device(window[:rise, None])
-    g[fall:] *= ops.to_device(window[fall:, None])
+    xp = ops.xp
+    # column by column, into one array: a transform of all columns at once
+    # held two more copies of them (the grids run to millions of taps)
+    g = xp.empty((n, inverse.shape[1]), dtype=xp.float64)
+    half = n // 2
+    for c in range(inverse.shape[1]):
+        column = ops.irfft(inverse[:, c], n)
+        # xp.roll(column, half) written straight into g: no rolled copy of a grid
+        g[half:, c] = column[: n - half]
+        g[:half, c] = column[n - half :]
+        del column
+    head, tail = _taper(n)
+    # only the samples the window changes move to the device and multiply
+    rise = int(np.flatnonzero(head < 1.0).max(initial=-1)) + 1
+    below = np.flatnonzero(tail < 1.0)
+    fall = n - tail.shape[0] + (int(below[0]) if below.size else tail.shape[0])
+    g[:rise] *= ops.to_device(head[:rise, None])
+    g[fall:] *= ops.to_device(tail[tail.shape[0] - (n - fall):, None])
     return g
 
 
@@ -142,6 +177,12 @@ def _filtered(ops, taps, spectrum, size: int, in_time: bool):
 
 
 def _truncation(ops, short, long, h, span: int | None) -> float:
+    """The largest :func:`_column_truncation` over the columns, one column at a time (the grids are long)."""
+    return max(_column_truncation(ops, short[:, c : c + 1], long[:, c : c + 1], h[:, c : c + 1], span)
+               for c in range(short.shape[1]))
+
+
+def _column_truncation(ops, short, long, h, span: int | None, overwrite: bool = False) -> float:
     """Error power of the FIR ``short`` against one twice as long, through the kernel, relative to the latter.
 
     With ``e = h ⊗ (short - long)`` (a linear convolution, no time
@@ -150,28 +191,37 @@ def _truncation(ops, short, long, h, span: int | None) -> float:
     modelling delay and ``w(t) = max(0, 1 - |t| / span)`` is the share of
     output samples that meet that lag (1 everywhere for an unknown length,
     where the sums are taken over frequency instead: Parseval). All three
-    arrays are on the device.
+    arrays are on the device. With ``overwrite``, ``long`` is used up
+    (it becomes the difference): one grid less.
     """
     xp = ops.xp
     n = short.shape[0]
-    difference = -long
-    difference[n // 2 : n // 2 + n] += short  # modelling delays n / 2 and n line up
     size = ops.next_fast_len(long.shape[0] + h.shape[0])
-    spectrum = ops.rfft(h, size, axis=0)
     in_time = span is not None and span < size
-    error = _filtered(ops, difference, spectrum, size, in_time)
-    del difference
-    recovered = _filtered(ops, long, spectrum, size, in_time)
-    del spectrum
     if in_time:
         weight = xp.maximum(0.0, 1.0 - xp.abs(xp.arange(size) - n) / max(span, 1))
-        ratio = (weight @ xp.square(error)) / xp.maximum(weight @ xp.square(recovered), 1e-300)
+
+        def energy(x):
+            return weight @ xp.square(x)
     else:  # one-sided spectra: the bins between DC and Nyquist stand for two
-        bins = xp.full(error.shape[0], 2.0)
+        bins = xp.full(size // 2 + 1, 2.0)
         bins[0] = 1.0
         if size % 2 == 0:
             bins[-1] = 1.0
-        ratio = (bins @ xp.abs(error) ** 2) / xp.maximum(bins @ xp.abs(recovered) ** 2, 1e-300)
+
+        def energy(x):
+            power = xp.abs(x)
+            power *= power  # in place: one grid less than abs(x) ** 2
+            return bins @ power
+    spectrum = ops.rfft(h, size, axis=0)
+    # one filtered grid at a time
+    recovered = energy(_filtered(ops, long, spectrum, size, in_time))
+    difference = xp.negative(long, out=long if overwrite else None)
+    del long
+    difference[n // 2 : n // 2 + n] += short  # modelling delays n / 2 and n line up
+    error = energy(_filtered(ops, difference, spectrum, size, in_time))
+    del difference, spectrum
+    ratio = error / xp.maximum(recovered, 1e-300)
     return float(xp.max(ratio))
 
 
@@ -204,8 +254,10 @@ def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int |
     size : int, optional
         Force ``N`` (no doubling).
     max_size : int, optional
-        Longest filter tried: default 16 kernel lengths (at least 2^20),
-        at most 2^23 taps.
+        Longest filter returned: default 16 kernel lengths (at least 2^20),
+        at most 2^23 taps. The first length (four kernel lengths) is
+        returned whatever ``max_size``; one twice as long is still designed
+        to measure its truncation.
     ops : ArrayOps, optional
         Where to compute (default: NumPy and scipy.fft on the host). The
         taps come back on the host.
@@ -229,15 +281,37 @@ def design_inverse(h: np.ndarray, regularisation: Regularisation, *, span: int |
     m = h.shape[0]
     h = ops.to_device(h)
     n = size or _initial_size(ops, m)
-    limit = size or max_size or min(max(16 * m, 1 << 20), _MAX_TAPS)
+    limit = size or max_size or longest_inverse(m)
     fir = _fir(ops, _inverse_spectrum(ops, h, regularisation, n), n)
     bound = None  # the truncation error of the filter half as long: a bound for this one
     while True:
         if bound is not None and 2 * n > limit:
             return InverseFilter(ops.to_host(fir), n // 2, bound)
-        longer = _fir(ops, _inverse_spectrum(ops, h, regularisation, 2 * n), 2 * n)
+        spectrum = _inverse_spectrum(ops, h, regularisation, 2 * n)
+        release_free_memory()  # its temporaries, before the transform back adds its own
+        if size is not None or 2 * n > limit:
+            # the last step (a limit below twice the first length keeps the first): the longer design only
+            # measures this one's truncation, so it is made and dropped one column at a time
+            columns = [spectrum[:, c : c + 1].copy() for c in range(spectrum.shape[1])]
+            del spectrum
+            longer = []
+            for c in range(fir.shape[1]):
+                longer.append(_fir(ops, columns[c], 2 * n))
+                columns[c] = None  # each column's spectrum goes once its FIR is made
+            # the transforms of 2n points are done: their plan and temporaries go before the longer ones
+            release_fft_plans()
+            release_free_memory()
+            truncation = 0.0
+            for c in range(fir.shape[1]):
+                truncation = max(truncation, _column_truncation(ops, fir[:, c : c + 1], longer[c], h[:, c : c + 1],
+                                                                span, overwrite=True))
+                longer[c] = None  # used up
+            return InverseFilter(ops.to_host(fir), n // 2, truncation)
+        longer = _fir(ops, spectrum, 2 * n)
+        del spectrum
         truncation = _truncation(ops, fir, longer, h, span)
-        if truncation <= TRUNCATION_LIMIT or size is not None:
+        release_free_memory()  # each step's grids are longer than the last's: the freed ones would stay resident
+        if truncation <= TRUNCATION_LIMIT:
             return InverseFilter(ops.to_host(fir), n // 2, truncation)
         n, fir, bound = 2 * n, longer, truncation
 
@@ -314,9 +388,9 @@ def spectral_nulls(h: np.ndarray, size: int | None = None, ops=None) -> list[lis
 
         ops = ArrayOps()
     n = size or _initial_size(ops, h.shape[0])
-    magnitude = ops.to_host(ops.xp.abs(ops.rfft(ops.to_device(h), n, axis=0)))
     ranges = []
-    for column in magnitude.T:
+    for c in range(h.shape[1]):  # one column at a time: the grid runs to millions of bins
+        column = ops.to_host(ops.xp.abs(ops.rfft(ops.to_device(h[:, c]), n)))
         deep = column < column.max() * 10.0 ** (-NULL_DEPTH_DB / 20)
         edges = np.flatnonzero(np.diff(np.concatenate([[0], deep.astype(np.int8), [0]])))
         found = []
@@ -350,7 +424,7 @@ def null_message(nulls: list[list[tuple[float, float]]], rate: float | None, lim
                  for lo, hi in ranges[:limit]]
         if len(ranges) > limit:
             names.append(f"and {len(ranges) - limit} more ranges")
-        prefix = f"channel {channel + 1}: " if len(nulls) > 1 else ""
+        prefix = f"channel {channel}: " if len(nulls) > 1 else ""
         parts.append(prefix + ", ".join(names))
     if not parts:
         return None

@@ -187,7 +187,7 @@ def check_remainder(remainders: list[float], tolerance: float, conditions: list[
     worst = max(remainders)
     if worst > tolerance:
         channel = remainders.index(worst)
-        where = f" (channel {channel + 1})" if len(remainders) > 1 else ""
+        where = f" (channel {channel})" if len(remainders) > 1 else ""
         condition = conditions[channel % len(conditions)] if conditions else 1.0
         if condition < ILL_CONDITIONED:
             depth = "an exact zero" if condition == 0 else f"{-20 * np.log10(condition):.0f} dB"

@@ -173,9 +173,11 @@ def parse_length(length, rate: float | None) -> int | None:
             frames = round(seconds * rate)
         elif text.strip().isdigit():
             frames = int(text)
+        elif re.fullmatch(r"\s*\d+\s*(?:smp|samples?)\s*", text, re.IGNORECASE):  # sigconv.quantities' samples
+            frames = int(re.match(r"\s*(\d+)", text).group(1))
         else:
             raise UsageError(
-                f"--length {text!r} is neither whole frames (e.g. 48000) nor a duration with its unit "
+                f"--length {text!r} is neither whole frames (e.g. 48000 or 48000smp) nor a duration with its unit "
                 "(e.g. 2.5s or 500ms)"
             )
     if frames < 1:

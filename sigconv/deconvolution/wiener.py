@@ -95,8 +95,6 @@ class Welch:
     """
 
     def __init__(self, segment: int, channels: int, ops=None):
-        from scipy.signal import get_window
-
         if segment < 2 or segment % 2:
             raise UsageError(f"a Welch segment must be an even number of samples, not {segment}")
         if ops is None:
@@ -106,7 +104,7 @@ class Welch:
         self.ops = ops
         self.segment, self.channels = segment, channels
         self.step = segment // 2
-        self._window_host = get_window("hann", segment)
+        self._window_host = _hann(segment)
         self.window = ops.to_device(self._window_host[None, :, None])
         self._buffer = ops.zeros((0, channels))
         self._sum = ops.zeros((segment // 2 + 1, channels))
@@ -183,19 +181,34 @@ def _as_welch_sees(ops, power, segment: int):
     which is 0 beyond ``segment`` lags.
     """
     import scipy.fft
-    from scipy.signal import get_window
 
     xp = ops.xp
     n = 2 * (power.shape[0] - 1)
-    window = get_window("hann", segment)  # a few thousand samples: on the host
+    window = _hann(segment)  # a few thousand samples: on the host
     lags = scipy.fft.irfft(np.square(np.abs(scipy.fft.rfft(window, 2 * segment))), 2 * segment)[:segment]
     used = min(segment, n // 2)
-    taper = ops.to_device((lags[:used] / lags[0])[:, None])
-    autocorrelation = ops.irfft(power, n, axis=0)
-    autocorrelation[used : n - used + 1] = 0.0
-    autocorrelation[:used] *= taper
-    autocorrelation[n - used + 1 :] *= taper[1:used][::-1]
-    return xp.maximum(ops.rfft(autocorrelation, axis=0).real, 0.0)
+    taper = ops.to_device(lags[:used] / lags[0])
+    seen = xp.empty(power.shape, dtype=xp.float64)
+    for c in range(power.shape[1]):  # one column at a time: the grids run to millions of bins
+        autocorrelation = ops.irfft(power[:, c], n)
+        autocorrelation[used : n - used + 1] = 0.0
+        autocorrelation[:used] *= taper
+        autocorrelation[n - used + 1 :] *= taper[1:used][::-1]
+        seen[:, c] = ops.rfft(autocorrelation).real
+        del autocorrelation
+    return xp.maximum(seen, 0.0, out=seen)
+
+
+def _hann(size: int) -> np.ndarray:
+    """``scipy.signal.get_window("hann", size)`` (periodic), by scipy's own expressions.
+
+    Without importing scipy.signal, which costs 40 MB of resident memory.
+    """
+    fac = np.linspace(-np.pi, np.pi, size + 1)  # the symmetric window one longer, its last sample dropped
+    w = np.zeros(size + 1)
+    for k, a in enumerate((0.5, 0.5)):
+        w += a * np.cos(k * fac)
+    return w[:-1]
 
 
 def _band_edges(bins: int, half_width_octaves: float):
@@ -324,18 +337,27 @@ class NoiseSpectra:
             fine = 2 * (power.shape[0] - 1)
             grid = ops.to_device(welch_freqs)
             coarse = ops.empty((welch_freqs.shape[0], kernel_power.shape[1]))
+            bin_freqs = ops.to_device(np.arange(power.shape[0]) / fine)
             for c in range(kernel_power.shape[1]):
-                coarse[:, c] = xp.interp(grid, ops.to_device(np.arange(power.shape[0]) / fine), kernel_power[:, c])
+                coarse[:, c] = xp.interp(grid, bin_freqs, kernel_power[:, c])
+            del kernel_power, bin_freqs  # grids of the fine bins: gone before λ's are made
             kernel_band, _ = band_average(ops.to_host(coarse))
             channels = max(power.shape[1], noise.shape[1], clean.shape[1])
             signal = np.stack([clean[:, c % clean.shape[1]] / np.maximum(kernel_band[:, c % kernel_band.shape[1]],
                                                                           1e-300) for c in range(channels)], axis=1)
             lam = ops.empty((freqs.shape[0], channels))
             for c in range(channels):
+                # S_n / S_x, at most 1e300, and 1e300 where S_x is 0: in place, the grids are long
                 sn = xp.interp(freqs, grid, ops.to_device(noise[:, c % noise.shape[1]]))
                 sx = xp.interp(freqs, grid, ops.to_device(signal[:, c % signal.shape[1]]))
-                positive = sx > 0
-                lam[:, c] = xp.where(positive, xp.minimum(sn / xp.where(positive, sx, 1.0), 1e300), 1e300)
+                silent = ~(sx > 0)
+                sx[silent] = 1.0
+                xp.divide(sn, sx, out=sn)
+                del sx
+                xp.minimum(sn, 1e300, out=sn)
+                sn[silent] = 1e300
+                lam[:, c] = sn
+                del sn, silent
             return lam
 
         return regularisation

@@ -28,6 +28,10 @@ __all__ = [
     "clarity",
     "definition",
     "direct_to_reverberant",
+    "centre_time",
+    "curvature",
+    "NONLINEARITY_LIMIT",
+    "CURVATURE_LIMIT",
 ]
 
 #: EDC evaluation ranges in dB (start, end) of each decay time, ISO 3382-1.
@@ -35,6 +39,12 @@ DECAY_RANGES = {"EDT": (0.0, -10.0), "T20": (-5.0, -25.0), "T30": (-5.0, -35.0)}
 
 #: dB the noise floor must lie below the end of an evaluation range (ISO 3382-1, 5.3.3).
 NOISE_MARGIN_DB = 10.0
+
+#: Non-linearity parameter (per mille) above which a decay is not straight enough (ISO 3382-2, Annex B.2).
+NONLINEARITY_LIMIT = 10.0
+
+#: Curvature C = 100 (T30/T20 - 1) in percent above which the decay is curved (ISO 3382-2, Annex B.3).
+CURVATURE_LIMIT = 10.0
 
 _INTERVALS_PER_10_DB = 5
 # Squared samples this far (200 dB) under the largest count as digital silence.
@@ -72,7 +82,13 @@ class Lundeby:
 
 @dataclass(frozen=True)
 class DecayFit:
-    """A decay time and the line fitted to the EDC (``level_db = intercept + slope * t``)."""
+    """A decay time and the line fitted to the EDC (``level_db = intercept + slope * t``).
+
+    ``start`` and ``stop`` are the fitted span in seconds from the onset;
+    ``xi`` the non-linearity parameter ``1000 (1 - r**2)`` per mille of the
+    regression (ISO 3382-2, Annex B.2); ``flags`` the ISO conditions the
+    value misses (it is still reported); ``reason`` why there is no value.
+    """
 
     seconds: float | None
     slope: float | None = None
@@ -80,6 +96,8 @@ class DecayFit:
     start: float | None = None
     stop: float | None = None
     reason: str | None = None
+    xi: float | None = None
+    flags: tuple = ()
 
 
 def _interval_means(e: np.ndarray, width: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -205,16 +223,21 @@ def lundeby(h: np.ndarray, rate: float) -> Lundeby | None:
     return Lundeby(frames, float(compensation), noise_db, float(slope), peak_db - noise_db)
 
 
-def energy_decay(h: np.ndarray, rate: float, truncation: Lundeby | None = None) -> np.ndarray:
+def energy_decay(h: np.ndarray, rate: float, truncation: Lundeby | None = None, extend: bool = False) -> np.ndarray:
     """Schroeder's energy decay curve in dB re its value at frame 0, truncated and compensated.
 
     ``EDC[n] = sum(h[n:crossing]**2) + compensation``, in dB relative to
     ``EDC[0]``. Without `truncation` the whole response is integrated.
+    With `extend`, the curve goes on past the truncation point as the
+    compensation's exponential decay (Lundeby's late slope), down to
+    -70 dB: a decay time whose range reaches there is partly
+    extrapolated (``sigconv impulse info`` flags it).
 
     Returns
     -------
     numpy.ndarray
-        ``crossing`` values (``-inf`` where the curve reaches zero energy).
+        ``crossing`` values (more with `extend`; ``-inf`` where the curve
+        reaches zero energy).
 
     Examples
     --------
@@ -224,12 +247,19 @@ def energy_decay(h: np.ndarray, rate: float, truncation: Lundeby | None = None) 
     e = np.square(np.asarray(h, dtype=np.float64))
     stop, extra = (truncation.crossing, truncation.compensation) if truncation else (e.size, 0.0)
     edc = np.cumsum(e[:stop][::-1])[::-1] + extra
+    if extend and truncation and extra > 0 and truncation.late_slope < 0 and edc.size and edc[0] > 0:
+        # on until the curve is 70 dB down (at most a minute), past the response's end if need be
+        left_db = 70 + 10 * math.log10(extra / edc[0])
+        count = min(int(np.ceil(max(0.0, left_db) / -truncation.late_slope * rate)), int(60 * rate))
+        later = np.arange(1, count + 1) / rate
+        edc = np.concatenate([edc, extra * 10 ** (truncation.late_slope * later / 10)])
     if edc[0] <= 0:
         return np.full(edc.size, -math.inf)
     return _db(edc / edc[0])
 
 
-def decay_time(edc_db: np.ndarray, rate: float, name: str, range_db: float = math.inf) -> DecayFit:
+def decay_time(edc_db: np.ndarray, rate: float, name: str, range_db: float = math.inf,
+               fit_range: tuple[float, float] | None = None) -> DecayFit:
     """EDT, T20 or T30: ``-60 / slope`` of the least-squares line through the EDC's evaluation range.
 
     Parameters
@@ -241,27 +271,34 @@ def decay_time(edc_db: np.ndarray, rate: float, name: str, range_db: float = mat
     name : {'EDT', 'T20', 'T30'}
         Which range of :data:`DECAY_RANGES` to fit.
     range_db : float, optional
-        Decay range above the noise floor (:attr:`Lundeby.range_db`); the
-        value is null unless the noise lies at least 10 dB below the end
-        of the evaluation range.
+        Decay range above the noise floor (:attr:`Lundeby.range_db`). ISO
+        3382-1 (5.3.3) wants the noise at least 10 dB below the end of the
+        evaluation range; where it is not, the value is still given, with
+        a flag.
+    fit_range : (float, float), optional
+        Evaluation range in dB (start, end), instead of the standard one.
 
     Returns
     -------
     DecayFit
-        ``seconds`` is None, with a ``reason``, where it cannot be measured.
+        ``seconds`` is None, with a ``reason``, where it cannot be measured
+        (the decay does not reach the end of the range); ``flags`` lists the
+        conditions it misses: the noise margin, and (for ranges that start
+        below 0 dB: T20, T30, not EDT, whose range holds the early
+        reflections) a non-linearity ``xi`` above :data:`NONLINEARITY_LIMIT`.
 
     Examples
     --------
     >>> t = np.arange(10000) / 1000
-    >>> round(decay_time(-60 * t / 2.0, 1000, "T30").seconds, 6)
-    2.0
+    >>> fit = decay_time(-60 * t / 2.0, 1000, "T30")
+    >>> round(fit.seconds, 6), round(fit.xi, 6), fit.flags
+    (2.0, 0.0, ())
+    >>> decay_time(-60 * t / 2.0, 1000, "T30", range_db=30.0).flags
+    ('decay range 30.0 dB above the noise floor, ISO 3382-1 asks 45 dB for T30',)
     """
-    top, bottom = DECAY_RANGES[name]
+    top, bottom = DECAY_RANGES[name] if fit_range is None else fit_range
     needed = -bottom + NOISE_MARGIN_DB
-    if range_db < needed:
-        return DecayFit(None, reason=f"decay range {range_db:.1f} dB above the noise floor is too short for "
-                                     f"{name} (needs {needed:.0f} dB)")
-    first = 0 if top == 0 else int(np.argmax(edc_db <= top))
+    first = 0 if top >= 0 else int(np.argmax(edc_db <= top))
     reached = np.flatnonzero(edc_db <= bottom)
     if not reached.size or edc_db[first] > top:
         lowest = float(edc_db[-1]) if edc_db.size else 0.0
@@ -272,10 +309,57 @@ def decay_time(edc_db: np.ndarray, rate: float, name: str, range_db: float = mat
         return DecayFit(None, reason=f"the decay from {top:g} to {bottom:g} dB is too fast to fit for {name} "
                                      f"({last - first} samples)")
     t = np.arange(first, last + 1) / rate
-    slope, intercept = _fit_line(t, edc_db[first:last + 1])
-    if slope >= 0:
+    level = edc_db[first:last + 1]
+    slope, intercept = _fit_line(t, level)
+    if not slope < 0:
         return DecayFit(None, reason=f"the energy decay does not fall over the {name} range")
-    return DecayFit(-60.0 / slope, slope, intercept, first / rate, last / rate)
+    r = np.corrcoef(t, level)[0, 1] if np.all(np.isfinite(level)) else math.nan
+    xi = float(1000.0 * (1.0 - r * r)) if math.isfinite(r) else None
+    flags = []
+    if range_db < needed:
+        flags.append(f"decay range {range_db:.1f} dB above the noise floor, ISO 3382-1 asks {needed:.0f} dB for {name}")
+    if xi is not None and xi > NONLINEARITY_LIMIT and top < 0:  # EDT's range holds the early reflections
+        flags.append(f"non-linearity xi {xi:.1f} per mille above {NONLINEARITY_LIMIT:.0f} (ISO 3382-2 B.2): "
+                     "the decay is not straight")
+    return DecayFit(-60.0 / slope, slope, intercept, first / rate, last / rate, xi=xi, flags=tuple(flags))
+
+
+def curvature(t20: float | None, t30: float | None) -> float | None:
+    """Curvature ``C = 100 (T30 / T20 - 1)`` in percent (ISO 3382-2, Annex B.3); None without both.
+
+    Examples
+    --------
+    >>> round(curvature(1.0, 1.12), 6)
+    12.0
+    """
+    if t20 is None or t30 is None or t20 <= 0:
+        return None
+    return 100.0 * (t30 / t20 - 1.0)
+
+
+def centre_time(h: np.ndarray, rate: float, truncation: Lundeby | None = None) -> float | None:
+    """Centre time Ts in seconds: the first moment of the squared response from frame 0 (ISO 3382-1, A.2.4).
+
+    The truncated tail's energy (Lundeby's compensation, an exponential
+    decay of slope ``late_slope`` from the truncation point ``tc``) counts
+    with its own first moment, ``E (tc + tau)``, ``tau`` its time constant.
+
+    Examples
+    --------
+    >>> round(centre_time(np.array([1.0, 0.0, 1.0]), 1000), 6)
+    0.001
+    """
+    e = np.square(np.asarray(h, dtype=np.float64))
+    stop, extra = (truncation.crossing, truncation.compensation) if truncation else (e.size, 0.0)
+    e = e[:stop]
+    total = float(e.sum()) + extra
+    if total <= 0:
+        return None
+    moment = float(np.dot(np.arange(e.size) / rate, e))
+    if extra > 0 and truncation.late_slope < 0:
+        tau = 10.0 / (-truncation.late_slope * math.log(10))
+        moment += extra * (stop / rate + tau)
+    return moment / total
 
 
 def _early_late(h: np.ndarray, rate: float, milliseconds: float, truncation: Lundeby | None):

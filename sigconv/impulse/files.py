@@ -7,13 +7,14 @@ import os
 from collections.abc import Callable
 
 from ..backends.registry import AUTO
-from ..errors import OutputError
+from ..errors import OutputError, UsageError
 from ..io import WriteReport, read, write
 from ..io.formats import output_format
 from ..io.writing import write_together
 from ..signal import Signal, check_same_rate
 from .info import ImpulseInfo, impulse_info
 from .measure import DEFAULT_MAX_ORDER, DEFAULT_PREDELAY, IRMeasurement, measure_ir
+from .noise import noise_levels_per_channel, octave_noise_levels
 from .sweep import exponential_sweep, inverse_sweep
 from .synth import synthesize_ir
 
@@ -121,14 +122,42 @@ def synthesize_ir_file(kind: str, destination: str, *, rate: float = 48000, form
 
 
 def impulse_info_file(path: str, *, plot: str | None = None, input_format: str | None = None,
-              rate: float | None = None) -> ImpulseInfo:
-    """:func:`sigconv.impulse_info` of a file, and with `plot` a PNG of it (needs matplotlib)."""
-    signal = read(path, format=input_format, rate=rate)
-    if plot is not None:
-        from .plot import require_matplotlib
+              rate: float | None = None, noise_file: str | None = None, calibration_db: float | None = None,
+              **options) -> ImpulseInfo:
+    """:func:`sigconv.impulse_info` of a file (`options` are its settings), and with `plot` a PNG or SVG of it.
 
+    The plot needs matplotlib; its format comes from the extension (.png or .svg).
+    `noise_file` is a recording of the background noise made with the
+    measurement's microphone and gain; its octave levels plus
+    `calibration_db` (the dB SPL of full scale, RMS 1.0) are the STI's
+    noise levels (:mod:`sigconv.impulse.noise`), one row per channel or
+    one for all from a mono recording; ``speech_levels`` must be given too.
+    """
+    if noise_file is not None:
+        if calibration_db is None:
+            raise UsageError("a noise recording needs its calibration: the dB SPL of full scale (RMS 1.0), e.g. "
+                             "94 minus the dBFS RMS level of a 94 dB calibrator recorded at the same gain "
+                             "(--calibration DB)")
+        if options.get("noise_levels") is not None or options.get("snr_db") is not None:
+            raise UsageError("give the noise as a recording or as levels or as SNRs, not two of them")
+        if options.get("speech_levels") is None:
+            raise UsageError("the STI with a noise recording needs the speech octave levels at the listener "
+                             "(--speech-levels, dB SPL)")
+    elif calibration_db is not None:
+        raise UsageError("--calibration applies to a noise recording (--noise-file)")
+    signal = read(path, format=input_format, rate=rate)
+    if noise_file is not None:
+        noise = read(noise_file, format=input_format, rate=rate)
+        levels = octave_noise_levels(noise.data, noise.rate, calibration_db, options.get("filter_mode", "zero-phase"))
+        options["noise_levels"] = noise_levels_per_channel(levels, signal.data.shape[1])
+    if plot is not None:
+        from ..io.atomic import refuse_input_overwrite
+        from .plot import plot_format, require_matplotlib
+
+        refuse_input_overwrite(plot, [path])
+        plot_format(plot)  # refuse an unknown extension before the analysis
         require_matplotlib()  # fail before the analysis when matplotlib is missing
-    info = impulse_info(signal.data, signal.rate)
+    info = impulse_info(signal.data, signal.rate, **options)
     if plot is not None:
         from .plot import plot_impulse
 

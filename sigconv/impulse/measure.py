@@ -99,9 +99,15 @@ class IRMeasurement:
         on the same time base as `ir` relative to its own arrival.
     sweep : SweepEstimate
     noise_floor_db : float or None
-        Noise level of the IR's tail (Lundeby), dB of mean square, for the
-        loudest channel.
+        Noise floor in dBFS: the RMS level (full scale 1.0) of the noise
+        after the decay, Lundeby's estimate on the whole deconvolved channel
+        from its onset, for the noisiest channel. ``sigconv impulse info``
+        states it the same way; on a response trimmed where its decay meets
+        the noise it can only give an upper bound.
     notes : list of str
+    peak_dbfs : float
+        The IR's peak sample in dBFS (property); the noise floor relative to
+        the peak is ``noise_floor_db - peak_dbfs``.
     """
 
     ir: np.ndarray
@@ -111,6 +117,11 @@ class IRMeasurement:
     sweep: SweepEstimate
     noise_floor_db: float | None = None
     notes: list = field(default_factory=list)
+
+    @property
+    def peak_dbfs(self) -> float:
+        peak = float(np.max(np.abs(self.ir))) if self.ir.size else 0.0
+        return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
 def _default_ops(ops):

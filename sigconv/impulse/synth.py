@@ -158,8 +158,9 @@ def reverb_tail(rt60, rate: float, *, seconds: float | None = None, predelay: fl
     seconds : float, optional
         Length after the pre-delay (default 1.5 times the longest RT60,
         by when the tail has decayed by 90 dB).
-    predelay : float, optional
-        Seconds of silence before the tail.
+    predelay : float or str, optional
+        Silence before the tail: a number of seconds, or a time with its
+        unit (``"20ms"``, ``"960smp"``; see :mod:`sigconv.quantities`).
     channels : int, optional
         Decorrelated channels (default 1).
     seed : int, optional
@@ -183,6 +184,11 @@ def reverb_tail(rt60, rate: float, *, seconds: float | None = None, predelay: fl
                          f"{', '.join(map(str, OCTAVE_BANDS))} Hz), not {times.size}")
     if not np.all((times > 0) & np.isfinite(times)):
         raise UsageError(f"RT60 must be positive and finite, not {', '.join(f'{t:g}' for t in times)} s")
+    if isinstance(predelay, str) or hasattr(predelay, "unit"):  # "20ms", "0.02s", "960smp" (sigconv.quantities)
+        from ..quantities import Duration, parse_time
+
+        duration = predelay if isinstance(predelay, Duration) else parse_time(predelay, "s", "--predelay")
+        predelay = duration.seconds(rate)
     if not check_finite(predelay, "--predelay", " of seconds") >= 0:
         raise UsageError(f"the pre-delay must be zero or more seconds, not {predelay:g}")
     check_channels(channels)

@@ -14,9 +14,7 @@ import ctypes
 import errno
 import functools
 import os
-import secrets
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 
 from ..errors import OutputError
@@ -80,7 +78,7 @@ def _final_destination(destination: str) -> str:
 
 def _temporary_name(folder: str, base: str) -> str:
     """A hidden name beside ``base`` that fits in a file name however long ``base`` is."""
-    token = secrets.token_hex(4)
+    token = os.urandom(4).hex()
     room = _NAME_MAX - len(f"..{token}{_TEMPORARY_SUFFIX}")
     shortened = os.fsencode(base)[:room].decode(errors="ignore")
     return os.path.join(folder, f".{shortened}.{token}{_TEMPORARY_SUFFIX}")
@@ -109,6 +107,21 @@ def _give_name(fd: int, path: str) -> None:
         os.link(f"/proc/self/fd/{fd}", os.path.basename(path), dst_dir_fd=folder, follow_symlinks=True)
     finally:
         os.close(folder)
+
+
+def _give_new_name(fd: int, destination: str) -> bool:
+    """Link the unnamed file at ``fd`` to ``destination`` if nothing has that name; False if something has.
+
+    A new output gets its name in one step, so a process killed at any
+    moment leaves either no file or the whole one, and no temporary name.
+    """
+    if os.path.lexists(destination):
+        return False
+    try:
+        _give_name(fd, destination)
+    except FileExistsError:
+        return False  # made meanwhile: replaced as any existing file is
+    return True
 
 
 def _output_error(destination: str, exc: OSError) -> OutputError:
@@ -170,11 +183,12 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[str]:
         yield named or f"/proc/self/fd/{fd}"
         try:
             os.fchmod(fd, _permissions(destination))
-            if named is None:
-                named = _temporary_name(folder, base)
-                _give_name(fd, named)
-            _replace(named, destination)
-            named = None
+            if named is not None or not _give_new_name(fd, os.path.join(folder, base)):
+                if named is None:
+                    named = _temporary_name(folder, base)
+                    _give_name(fd, named)
+                _replace(named, destination)
+                named = None
         except OSError as exc:
             raise _output_error(destination, exc) from exc
     finally:
@@ -202,6 +216,8 @@ def scratch_path(folder: str | None = None) -> Iterator[str]:
         finally:
             os.close(fd)
         return
+    import tempfile  # only where unnamed files are not available: it imports random, hashlib, shutil
+
     fd, named = tempfile.mkstemp(prefix=".sigconv-", suffix=_TEMPORARY_SUFFIX, dir=folder)
     os.close(fd)
     try:
@@ -221,6 +237,8 @@ def _temporary_folder() -> str:
         folder = os.environ.get(variable)
         if folder and os.path.isdir(folder):
             return folder
+    import tempfile
+
     return tempfile.gettempdir()
 
 

@@ -49,6 +49,13 @@ _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS"}
 
 # Where the input's subtype cannot go into the output container, the best
 # lossless-enough choice for a float result.
+# Codecs that a file of another container cannot take, though libsndfile's
+# check_format says WAV can (MP3 in WAV fails when written): an input coded
+# with one of them gets the container's preferred subtype instead. A decoded
+# lossy signal is float and may exceed full scale, so FLOAT (WAV, AIFF) keeps
+# it exactly; PCM_16 would clip and add rounding noise.
+_CODEC_CONTAINERS = {"VORBIS": {"OGG"}, "OPUS": {"OGG"}, "MPEG_LAYER_I": {"MP3"}, "MPEG_LAYER_II": {"MP3"},
+                     "MPEG_LAYER_III": {"MP3"}}
 _PREFERRED_SUBTYPE = {"WAV": "FLOAT", "AIFF": "FLOAT", "FLAC": "PCM_24", "OGG": "VORBIS", CSV: None}
 
 
@@ -115,7 +122,15 @@ def output_subtype(fmt: str, requested: str | None = None, source: str | None = 
 
     The explicitly ``requested`` subtype wins; otherwise the ``source``
     subtype is kept where ``fmt`` supports it; otherwise a float (or the
-    container's highest-resolution) subtype.
+    container's highest-resolution) subtype. A lossy codec (MP3, Vorbis,
+    Opus) is kept only in its own container: MP3 in, WAV out gives FLOAT,
+    which holds the decoded samples exactly (overshoots beyond full scale
+    included); FLAC out gives PCM_24.
+
+    Examples
+    --------
+    >>> output_subtype("WAV", source="MPEG_LAYER_III"), output_subtype("FLAC", source="VORBIS")
+    ('FLOAT', 'PCM_24')
 
     Raises
     ------
@@ -131,6 +146,8 @@ def output_subtype(fmt: str, requested: str | None = None, source: str | None = 
             valid = ", ".join(sorted(sf.available_subtypes(fmt)))
             raise UsageError(f"{fmt} files cannot hold subtype {requested!r}; choose one of: {valid}")
         return sub
+    if source and source.upper() in _CODEC_CONTAINERS and fmt not in _CODEC_CONTAINERS[source.upper()]:
+        source = None
     if source and sf.check_format(fmt, source):
         return source
     preferred = _PREFERRED_SUBTYPE.get(fmt)

@@ -39,14 +39,18 @@ class _Direct:
 
 @contextlib.contextmanager
 def _io_threads(engine, allowed: bool):
+    """Yield ``(read_ahead, write_behind, block)``: how to read, how to write, and frames per read."""
     if not allowed or getattr(engine, "fft_size", 0) < THREADED_MIN_FFT:
-        yield (lambda blocks: blocks), _Direct
+        yield (lambda blocks: blocks), _Direct, READ_BLOCK
         return
-    # the reader runs up to two hops ahead, so each hop's input is ready
-    # when the previous hop's transforms end (two 64k-frame blocks were not:
-    # 2^19-point transforms waited for the reader every hop)
-    depth = max(2, 2 * -(-getattr(engine, "hop", READ_BLOCK) // READ_BLOCK))
-    yield (lambda blocks: prefetch(blocks, depth)), BackgroundWriter
+    # Reads of a whole hop: every block handed between the reader, this
+    # thread, the engine's lanes and the writer is a moment where one waits
+    # for another to be scheduled, and on a busy machine each such wait
+    # costs a time slice. 64k-frame reads made 4 per hop of a 3 s IR.
+    # The reader runs up to two hops ahead, so each hop's input is ready
+    # when the previous hop's transforms end.
+    block = max(READ_BLOCK, getattr(engine, "hop", READ_BLOCK))
+    yield (lambda blocks: prefetch(blocks, 2)), BackgroundWriter, block
 
 
 def stream_through(reader, engine, window, writer, progress, report, stats=None, io_threads: bool = True) -> None:
@@ -60,15 +64,16 @@ def stream_through(reader, engine, window, writer, progress, report, stats=None,
     enough to gain from it. The engine is closed at the end, also on error,
     and an error in any thread reaches the caller.
     """
-    with engine, _io_threads(engine, io_threads) as (read_ahead, write_behind):
-        _stream(reader, engine, window, write_behind(writer), read_ahead, progress, report, stats)
+    with engine, _io_threads(engine, io_threads) as (read_ahead, write_behind, block):
+        _stream(reader, engine, window, write_behind(writer), read_ahead(reader.blocks(block)), progress, report,
+                stats)
 
 
-def _stream(reader, engine, window, background, read_ahead, progress, report, stats) -> None:
+def _stream(reader, engine, window, background, blocks, progress, report, stats) -> None:
     failed = True
     try:
         # closed here, so that the reader thread has stopped before the caller closes the reader
-        with contextlib.closing(read_ahead(reader.blocks(READ_BLOCK))) as blocks:
+        with contextlib.closing(blocks):
             _pump(blocks, reader, engine, window, background, progress, report, stats)
         failed = False
     finally:

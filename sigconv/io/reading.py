@@ -17,6 +17,7 @@ from ..signal import Signal
 from ..validation import as_frames
 from .csvio import parse_csv
 from .formats import CSV, format_from_name
+from .raw import RawFormat, applies_to, decode_raw_bytes
 from .wavpipe import repair_stream_sizes
 
 __all__ = ["read"]
@@ -79,11 +80,35 @@ def csv_text(raw: bytes) -> str:
 
 
 def unreadable_audio(name: str, exc) -> UnreadableSignalError:
-    """The error for a file libsndfile refuses, naming what sigconv does read."""
+    """The error for a file libsndfile refuses, naming what sigconv does read and how to read more."""
+    from .decoders import ffmpeg_hint
+
     return UnreadableSignalError(
         f"cannot read {name!r} as audio ({exc.error_string}); sigconv reads what libsndfile "
-        "reads (WAV, FLAC, OGG, AIFF, ...) and CSV (use a .csv name or --input-format csv)"
+        "reads (WAV, FLAC, OGG, MP3, AIFF, ...) and CSV (use a .csv name or --input-format csv); "
+        f"{ffmpeg_hint()}"
     )
+
+
+def _decode_with_ffmpeg(buf_or_path, name: str, dtype, refusal) -> Signal:
+    """Decode what libsndfile refused (``refusal``, its error) with ffmpeg; without ffmpeg, the refusal with its remedy."""
+    from .decoders import FfmpegDecoder, decode_bytes_with_ffmpeg, find_ffmpeg
+
+    if find_ffmpeg() is None:
+        raise unreadable_audio(name, refusal) from refusal
+    if isinstance(buf_or_path, (bytes, bytearray)):
+        data, rate = decode_bytes_with_ffmpeg(bytes(buf_or_path), name, dtype)
+    else:
+        decoder = FfmpegDecoder(buf_or_path, name)
+        try:
+            blocks = list(decoder.blocks(_READ_BLOCK, dtype))
+        finally:
+            decoder.close()
+        data = np.concatenate(blocks) if blocks else np.empty((0, decoder.format.channels), dtype=dtype)
+        rate = decoder.format.rate
+    if data.shape[0] == 0:
+        raise InvalidSignalError(f"{name!r} holds no samples; it needs at least one frame")
+    return Signal(as_frames(data, name=repr(name), dtype=dtype), rate, "FLOAT", "FFMPEG", name)
 
 
 def damaged_audio(name: str, frame: int, exc) -> UnreadableSignalError:
@@ -170,19 +195,24 @@ class _SoundFileBuffer(io.BytesIO):
 def _decode_audio(buf_or_path, name: str, fmt: str | None, dtype) -> Signal:
     import soundfile as sf
 
+    original = buf_or_path
     if isinstance(buf_or_path, bytes):
         nbytes = len(buf_or_path)
         buf_or_path = _SoundFileBuffer(repair_stream_sizes(buf_or_path))
     else:
         nbytes = os.path.getsize(buf_or_path)
     try:
-        with sf.SoundFile(buf_or_path) as f:
+        f = sf.SoundFile(buf_or_path)
+    except sf.LibsndfileError as exc:
+        return _decode_with_ffmpeg(original, name, dtype, exc)
+    except (TypeError, RuntimeError) as exc:  # soundfile raises these for unknown formats
+        raise UnreadableSignalError(f"cannot read {name!r} as audio: {exc}") from exc
+    try:
+        with f:
             rate, subtype, container = f.samplerate, f.subtype, f.format
             data = _read_whole(f, name, frames_hint(f, nbytes), dtype)
     except sf.LibsndfileError as exc:
         raise unreadable_audio(name, exc) from exc
-    except (TypeError, RuntimeError) as exc:  # soundfile raises these for unknown formats
-        raise UnreadableSignalError(f"cannot read {name!r} as audio: {exc}") from exc
     if data.shape[0] == 0:
         raise InvalidSignalError(f"{name!r} holds no samples; it needs at least one frame")
     return Signal(as_frames(data, name=repr(name), dtype=dtype), rate, subtype, container, name)
@@ -211,9 +241,13 @@ def read(source, format: str | None = None, rate: float | None = None, dtype=np.
         with unfinished headers (as ffmpeg and sox write to pipes) are
         accepted, and so is FLAC of unknown length; a named pipe
         (``<(command)``) is read the same way.
-    format : str, optional
+    format : str or RawFormat, optional
         Container, e.g. ``"WAV"`` or ``"CSV"``. Default: from the file name,
-        else from the content (text is taken as CSV).
+        else from the content (text is taken as CSV). A
+        :class:`~sigconv.io.raw.RawFormat` reads headerless PCM, where the
+        name does not tell another format. What libsndfile cannot read (MP4,
+        M4A, AAC, Opus in WebM...) is decoded by ffmpeg where it is
+        installed (:mod:`sigconv.io.decoders`).
     rate : float, optional
         Sample rate of a CSV without a time column. Ignored for audio.
     dtype : numpy dtype, optional
@@ -244,6 +278,8 @@ def read(source, format: str | None = None, rate: float | None = None, dtype=np.
     >>> sig.rate, sig.frames, sig.channels, sig.subtype
     (8000, 100, 1, 'PCM_16')
     """
+    if isinstance(format, RawFormat):
+        return _read_raw(source, format, rate, dtype)
     fmt = format.upper() if format else None
     if isinstance(source, (bytes, bytearray)):
         return _decode_bytes(bytes(source), "<bytes>", fmt, rate, dtype)
@@ -297,3 +333,29 @@ def _decode_bytes(buf: bytes, name: str, fmt, rate, dtype) -> Signal:
     if fmt == CSV or (fmt is None and looks_like_text(buf)):
         return _decode_csv(csv_text(buf), name, rate, dtype)
     return _decode_audio(buf, name, fmt, dtype)
+
+
+def _read_raw(source, raw: RawFormat, rate, dtype) -> Signal:
+    """:func:`read` of headerless PCM laid out as ``raw`` (a name that tells another format is read as that)."""
+    if isinstance(source, (bytes, bytearray)):
+        buf, name = bytes(source), "<bytes>"
+    elif hasattr(source, "read"):
+        buf, name = source.read(), str(getattr(source, "name", "<stream>"))
+    else:
+        name = os.fspath(source)
+        if not applies_to(raw, name):
+            return read(name, rate=rate, dtype=dtype)
+        if name == "-":
+            buf = sys.stdin.buffer.read()
+        elif not os.path.exists(name):
+            raise SignalNotFoundError(f"input file {name!r} does not exist")
+        elif os.path.isdir(name):
+            raise UnreadableSignalError(f"{name!r} is a folder, not a signal file")
+        else:
+            with open(name, "rb") as f:
+                buf = f.read()
+    data = decode_raw_bytes(buf, raw, name, dtype)
+    if data.shape[0] == 0:
+        raise InvalidSignalError(f"{'standard input' if name == '-' else repr(name)} holds no samples; it needs at "
+                                 "least one frame")
+    return Signal(as_frames(data, name=repr(name), dtype=dtype), int(raw.rate), raw.subtype, "RAW", name)

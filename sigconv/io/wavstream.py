@@ -24,6 +24,7 @@ __all__ = [
     "decode_frames",
     "encode_frames",
     "streaming_header",
+    "sized_header_fits",
     "finish_wav_file",
     "PIPE_SUBTYPES",
 ]
@@ -196,8 +197,18 @@ def encode_frames(data: np.ndarray, subtype: str) -> np.ndarray:
     return np.ascontiguousarray(packed)
 
 
-def streaming_header(channels: int, rate: int, subtype: str, reserve_ds64: bool = False) -> bytes:
-    """A WAV header with unknown (0xFFFFFFFF) sizes, for writing to a pipe.
+def streaming_header(channels: int, rate: int, subtype: str, reserve_ds64: bool = False,
+                     data_bytes: int | None = None) -> bytes:
+    """A WAV header for writing to a pipe: with the true sizes where ``data_bytes`` is known, else unknown ones.
+
+    An unknown size is 0xFFFFFFFF, as ffmpeg writes to a pipe: ffmpeg,
+    libsndfile and sigconv read such a stream to its end, however long;
+    sox does too, but warns "Premature EOF" at the end. (sox's own
+    placeholder, 0x7FFFF000, keeps sox quiet, but ffmpeg takes it at its
+    word and stops after 2 GiB.) With ``data_bytes`` (when it fits in 32
+    bits) the header is that of a complete file, which every reader takes
+    without a warning; an odd size is followed by RIFF's pad byte, counted
+    in the RIFF size but not in ``data_bytes``.
 
     ``reserve_ds64`` puts a 28-byte JUNK chunk first, which
     :func:`finish_wav_file` turns into RF64's ds64 chunk if the file grows
@@ -207,6 +218,9 @@ def streaming_header(channels: int, rate: int, subtype: str, reserve_ds64: bool 
     --------
     >>> len(streaming_header(2, 48000, "FLOAT")), len(streaming_header(2, 48000, "FLOAT", reserve_ds64=True))
     (46, 82)
+    >>> import struct
+    >>> struct.unpack_from("<I", streaming_header(1, 8000, "PCM_16", data_bytes=200), 40)[0]
+    200
     """
     tag, bits = PIPE_SUBTYPES[subtype]
     align = channels * bits // 8
@@ -214,11 +228,17 @@ def streaming_header(channels: int, rate: int, subtype: str, reserve_ds64: bool 
     if tag == _FLOAT:
         fmt += struct.pack("<H", 0)
     junk = b"JUNK" + struct.pack("<I", _DS64_SIZE) + bytes(_DS64_SIZE) if reserve_ds64 else b""
-    return (
-        b"RIFF" + struct.pack("<I", _UNKNOWN_SIZE) + b"WAVE" + junk
-        + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-        + b"data" + struct.pack("<I", _UNKNOWN_SIZE)
-    )
+    chunks = b"WAVE" + junk + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data"
+    riff = data = _UNKNOWN_SIZE
+    if data_bytes is not None and len(chunks) + 4 + data_bytes + (data_bytes & 1) < _UNKNOWN_SIZE:
+        data, riff = data_bytes, len(chunks) + 4 + data_bytes + (data_bytes & 1)
+    return b"RIFF" + struct.pack("<I", riff) + chunks + struct.pack("<I", data)
+
+
+def sized_header_fits(channels: int, subtype: str, frames: int) -> bool:
+    """True where a WAV of ``frames`` frames has sizes that a plain (32-bit) header holds."""
+    data = frames * channels * PIPE_SUBTYPES[subtype][1] // 8
+    return data + (data & 1) + 128 < _UNKNOWN_SIZE
 
 
 _DS64_SIZE = 28  # RIFF size, data size, sample count (64-bit each), table length (32-bit)

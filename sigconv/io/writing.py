@@ -11,7 +11,7 @@ from ..errors import ClippingWarning, UsageError
 from ..signal import Signal
 from ..validation import as_frames
 from .report import WriteReport
-from .stream import open_writer
+from .writers import open_writer
 
 __all__ = ["write", "write_together", "WriteReport"]
 
@@ -106,7 +106,7 @@ def write_together(outputs: Sequence[tuple], rate: float | None = None, *, prote
             if isinstance(signal, Signal):
                 data, own_rate, source_subtype = signal.data, signal.rate if rate is None else rate, signal.subtype
             else:
-                data, own_rate, source_subtype = as_frames(signal, name="output"), rate, None
+                data, own_rate, source_subtype = as_frames(signal, name="output", channels_last=False), rate, None
             if own_rate is None:
                 raise UsageError("write() needs the sample rate: pass rate=... or a Signal")
             writer = pending.enter_context(open_writer(

@@ -114,8 +114,9 @@ def test_broken_or_unavailable_plugin_is_a_clear_error(plugin_path, tmp_path, na
 
 def test_a_command_without_plugins_skips_the_metadata_scan(tmp_path):
     """No installed distribution names the group: the command does not import importlib.metadata."""
-    probe = ("import sys, runpy; sys.argv = ['sigconv', 'backends', '--json']\n"
-             "try:\n    runpy.run_module('sigconv', run_name='__main__')\n"
+    probe = ("import sys; sys.argv = ['sigconv', 'backends', '--json']\n"
+             "from sigconv.cli import run\n"
+             "try:\n    run()\n"
              "except SystemExit:\n    pass\n"
              "print('importlib.metadata' in sys.modules, file=sys.stderr)\n")
     import subprocess
@@ -130,6 +131,8 @@ def test_the_quick_look_sees_a_plugin_the_full_scan_would_find(plugin_path, monk
     from sigconv.backends import registry
 
     site = plugin_path["PYTHONPATH"].split(os.pathsep)[0]
+    # what the folders say; a finder that other tests' imports left on sys.meta_path would answer True for all
+    monkeypatch.setattr(registry, "_standard_finders_only", lambda: True)
     monkeypatch.setattr("sys.path", [site])
     assert registry._metadata_may_name_plugins()
     monkeypatch.setattr("sys.path", [os.path.dirname(site)])  # a folder with no distributions

@@ -12,7 +12,7 @@ import soundfile as sf
 
 import sigconv.limits
 from sigconv.cli import main
-from sigconv.cli.options import FiniteFloat
+from sigconv.cli.options import FiniteFloat, LevelType, TimeType
 
 from ..conftest import read_float
 
@@ -67,6 +67,8 @@ def test_every_float_option_refuses_nan_and_infinity():
             if isinstance(t, (click.types.FloatParamType, click.FloatRange)):
                 floats.append(f"{command} {param.opts[0]}")
                 assert isinstance(t, FiniteFloat), f"{command} {param.opts[0]} takes NaN/Inf"
+            elif isinstance(t, (TimeType, LevelType)):  # quantities: sigconv.quantities refuses NaN and Inf
+                floats.append(f"{command} {param.opts[0]}")
     assert len(floats) > 30  # every command was found, lazily loaded ones too
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -113,7 +114,8 @@ def test_trim_ir_drops_leading_silence_and_reports_it(tmp_path, rng):
     np.testing.assert_allclose(read_float(tmp_path / "y.wav")[0], conv(x, h[250:]), atol=1e-12)
     proc = run_sigconv("convolve", tmp_path / "x.wav", tmp_path / "h.wav", "--trim-ir", "-o", tmp_path / "z.wav")
     assert proc.returncode == 0
-    assert b"Note: trimmed 250 leading samples (31.25 ms) below -60 dB from the IR" in proc.stderr
+    # the command's default threshold is the onset's, -20 dB: the same 250 samples here
+    assert b"Note: trimmed 250 leading samples (31.25 ms) below -20 dB from the IR" in proc.stderr
 
 
 def test_predelay_delays_the_wet_path_only(tmp_path, rng):
@@ -213,3 +215,40 @@ def test_an_ir_too_large_for_memory_is_refused_from_its_header(tmp_path, monkeyp
     monkeypatch.setattr(sigconv.io.stream, "read", must_not_read)
     with pytest.raises(InvalidSignalError, match=r"20000 frames × 2 channels.*shorter"):
         convolve_file(str(tmp_path / "x.wav"), str(tmp_path / "h.wav"), str(tmp_path / "y.wav"))
+
+
+@pytest.mark.parametrize("mode, align", [("keep", "wet"), ("keep", "dry"), ("full", "dry")])
+def test_streamed_keep_and_align(long_pair, tmp_path, mode, align):
+    x, h, xin, hin = long_pair
+    h = h.copy()
+    h[:250] *= 1e-3  # 250 samples of latency before the direct sound
+    sf.write(hin, h, 48000, subtype="DOUBLE")
+    out = str(tmp_path / "y.wav")
+    report = convolve_file(xin, hin, out, mode=mode, align=align, wet=0.5, dry=0.25, subtype="DOUBLE")
+    from sigconv.compute.onsets import ir_onset
+
+    onset = ir_onset(h)
+    assert onset >= 250
+    full = 0.5 * np.stack([scipy.signal.fftconvolve(x[:, c], h[:, c]) for c in range(2)], axis=1)
+    full[onset:onset + x.shape[0]] += 0.25 * x  # the dry path meets the direct sound...
+    advance = onset if align == "dry" else 0  # ...and --align dry moves both to put it at time zero
+    expected = full[advance:advance + x.shape[0]] if mode == "keep" else full[advance:]
+    y = read_float(out)[0]
+    assert report.frames_out == y.shape[0] == expected.shape[0]
+    np.testing.assert_allclose(y, expected, atol=1e-9 * np.max(np.abs(expected)))
+
+
+def test_two_pass_lufs_and_ceiling_through_a_pipe(long_pair, tmp_path, cli):
+    from sigconv.loudness import integrated_loudness, true_peak
+
+    x, h, xin, hin = long_pair
+    with open(xin, "rb") as stdin:
+        data = stdin.read()
+    result = cli("convolve", "-", hin, "--mode", "keep", "--loudness", "-6LUFS", "--ceiling", "-1dBTP", "--subtype",
+                 "DOUBLE", "-o", "-", input=data)
+    assert result.exit_code == 0, result.stderr
+    y, _ = sf.read(io.BytesIO(result.stdout_bytes), always_2d=True)
+    assert y.shape == x.shape
+    # -6 LUFS would put the true peak above -1 dBTP here: the ceiling wins, as the last gain
+    assert 20 * np.log10(true_peak(y)) == pytest.approx(-1.0, abs=1e-9)
+    assert integrated_loudness(y, 48000) < -6.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 import sys
 
@@ -146,7 +147,7 @@ def test_measure_from_a_pipe(sweep_file, tmp_path):
 @pytest.mark.parametrize("args, expected", [
     (["dirac", "--length", "0.001"], lambda: sigconv.synthesize_ir("dirac", RATE, length=0.001)),
     (["delay", "--seconds", "0.0031"], lambda: sigconv.synthesize_ir("delay", RATE, seconds=0.0031)),
-    (["reverb", "--rt60", "0.3", "--seed", "5", "--channels", "2", "--predelay", "0.01"],
+    (["reverb", "--rt60", "0.3", "--seed", "5", "--channels", "2", "--predelay", "10"],
      lambda: sigconv.synthesize_ir("reverb", RATE, rt60=0.3, seed=5, channels=2, predelay=0.01)),
     (["bandpass", "--cutoff", "300,3000", "--taps", "63"],
      lambda: sigconv.synthesize_ir("bandpass", RATE, cutoff=[300, 3000], taps=63)),
@@ -182,9 +183,12 @@ def test_info_text_and_json(cli):
     assert text.exit_code == 0, text.stderr
     lines = text.stdout.splitlines()
     assert lines[0].startswith("channel 0: 1.000 s") and "onset 0.0050 s" in lines[0]
-    assert lines[1].split() == ["band", "EDT", "T20", "T30", "C50", "C80", "D50"]
-    assert [line.split()[0] for line in lines[2:10]] == ["125", "250", "500", "1000", "2000", "4000", "8000",
-                                                          "broadband"]
+    assert lines[1].startswith("  noise floor") and "dBFS" in lines[1] and "re peak" in lines[1] and "INR" in lines[1]
+    assert lines[2].startswith("  broadband: the analysed bands' span, 44.2 Hz")
+    assert lines[3].split() == ["band", "EDT", "T20", "T30", "Topt", "C50", "C80", "D50", "Ts"]
+    assert [line.split()[0] for line in lines[4:14]] == ["63", "125", "250", "500", "1000", "2000", "4000", "8000",
+                                                          "16000", "broadband"]
+    assert any(line.startswith("  STI 0.7") for line in lines)
     document = json.loads(cli("impulse", "info", room, "--json").stdout)
     assert document["rate"] == 48000 and [c["channel"] for c in document["channels"]] == [0, 1]
     channel = document["channels"][0]
@@ -211,6 +215,10 @@ def test_info_plot_writes_a_png(cli, tmp_path):
     pixels = matplotlib.image.imread(str(png))
     assert pixels.shape[:2] == (height, width)
     assert pixels[..., :3].std() > 0.05  # not blank: lines and text on the background
+    # six panels (ETC, broadband EDC, EDC per band, magnitude, decay times, C/D): each sixth has drawing on it
+    for rows in (slice(0, height // 3), slice(height // 3, 2 * height // 3), slice(2 * height // 3, height)):
+        for cols in (slice(0, width // 2), slice(width // 2, width)):
+            assert pixels[rows, cols, :3].std() > 0.05
 
 
 def test_info_plot_without_matplotlib(cli, tmp_path, monkeypatch):
@@ -224,7 +232,7 @@ def test_info_plot_without_matplotlib(cli, tmp_path, monkeypatch):
 def test_info_refuses_to_draw_over_its_input(cli, tmp_path):
     pytest.importorskip("matplotlib")
     ir = tmp_path / "ir.wav"
-    sf.write(ir, np.eye(1, 800)[0], RATE, subtype="FLOAT")
+    sf.write(ir, np.eye(1, 8000)[0], RATE, subtype="FLOAT")
     before = ir.read_bytes()
     result = cli("impulse", "info", ir, "--plot", ir)
     assert result.exit_code == 6 and "refusing to write over the input" in result.stderr
@@ -247,6 +255,8 @@ def test_measure_backend_fft(cli, sweep_file, tmp_path, rng):
                  "--backend", "fft")
     assert result.exit_code == 0, result.stderr
     assert str(chosen) in result.stdout
+    # the noise floor as impulse info states it: dBFS and relative to the peak
+    assert re.search(r"noise floor -\d+\.\d dBFS \(-\d+\.\d dB re peak\)", result.stdout), result.stdout
     np.testing.assert_allclose(read_float(chosen)[0], read_float(default)[0], rtol=0, atol=1e-12)
 
 

@@ -128,7 +128,7 @@ def test_failed_write_leaves_the_existing_file_and_no_temporary(tmp_path, monkey
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(sf.SoundFile, "write", explode)
-    monkeypatch.setattr("sigconv.io.stream.encode_frames", explode)
+    monkeypatch.setattr("sigconv.io.writers.encode_frames", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write(target, np.zeros(10), 8000)
     assert target.read_bytes() == b"precious"
@@ -142,7 +142,7 @@ def test_a_refusal_of_the_system_is_an_output_error_with_its_cause(tmp_path, mon
     def disk_full(*args, **kwargs):
         raise full
 
-    monkeypatch.setattr(f"sigconv.io.stream.{encoder}", disk_full)
+    monkeypatch.setattr(f"sigconv.io.writers.{encoder}", disk_full)
     with pytest.raises(OutputError, match=rf"writing '.*{name}' failed: No space left on device") as excinfo:
         write(tmp_path / name, np.zeros(10), 8000)
     assert isinstance(excinfo.value, OSError) and excinfo.value.__cause__ is full
@@ -153,7 +153,7 @@ def test_a_failure_while_finishing_the_file_is_an_output_error(tmp_path, monkeyp
     def lost_device(*args, **kwargs):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr("sigconv.io.stream.finish_wav_file", lost_device)
+    monkeypatch.setattr("sigconv.io.writers.finish_wav_file", lost_device)
     with pytest.raises(OutputError, match="Input/output error") as excinfo:
         write(tmp_path / "out.wav", np.zeros(10), 8000)
     assert excinfo.value.__cause__.errno == errno.EIO

@@ -197,7 +197,7 @@ def test_flac_piped_into_convolve_is_read_whole(tmp_path, noise, ir, length):
     np.testing.assert_allclose(y[:, 0], np.convolve(x[:, 0], [1.0, 0.5, 0.25]), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("command", [["correlate", "-", "{ref}"], ["impulse", "info", "-"]])
+@pytest.mark.parametrize("command", [["correlate", "-", "{ref}"], ["impulse", "info", "-", "--force"]])
 def test_flac_of_unknown_length_on_stdin_works_for_every_reader(tmp_path, noise, command):
     ref = tmp_path / "ref.flac"
     ref.write_bytes(_flac_bytes(noise))

@@ -21,7 +21,7 @@ from sigconv.compute.context import ExecutionContext
 from sigconv.compute.engine import ChannelLanes, OverlapSave
 from sigconv.compute.routing import routes_for
 from sigconv.errors import OutputError, UsageError
-from sigconv.io import stream
+from sigconv.io import stream, writers
 from sigconv.io.background import BackgroundWriter, prefetch
 
 
@@ -316,7 +316,7 @@ def thread_log(monkeypatch):
 def _fail_writes_after(monkeypatch, log, good_writes):
     """Make the WAV file writer raise ENOSPC after ``good_writes`` blocks; returns the errors it raised."""
     raised = []
-    original = stream._WavFileWriter._write
+    original = writers._WavFileWriter._write
 
     def write(self, block):
         log["write"].add(threading.current_thread().name)
@@ -326,7 +326,7 @@ def _fail_writes_after(monkeypatch, log, good_writes):
         log["blocks"].append(block.shape[0])
         original(self, block)
 
-    monkeypatch.setattr(stream._WavFileWriter, "_write", write)
+    monkeypatch.setattr(writers._WavFileWriter, "_write", write)
     return raised
 
 
