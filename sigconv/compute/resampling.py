@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -42,6 +41,8 @@ def resample_ratio(rate_from: float, rate_to: float, max_denominator: int = 10_0
     """
     if not (0 < rate_from < math.inf and 0 < rate_to < math.inf):
         raise UsageError(f"sample rates must be positive and finite, got {rate_from:g} Hz and {rate_to:g} Hz")
+    from fractions import Fraction  # here: it imports decimal, 5 ms of every convolve's start-up
+
     ratio = Fraction(rate_to) / Fraction(rate_from)
     if max(ratio.numerator, ratio.denominator) > MAX_RESAMPLE_FACTOR:
         ratio = ratio.limit_denominator(max_denominator)
