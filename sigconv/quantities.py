@@ -147,14 +147,8 @@ def parse_time(text, default: str = "s", option: str = "a time") -> Duration:
     >>> parse_time("20", default="ms").seconds()
     0.02
     """
-    what = "a time such as 20ms, 0.5s or 480smp"
-    number, unit = _split(text, what, option)
-    if not unit:
-        return Duration(number, default)
-    canonical = _TIME_ALIASES.get(unit.lower())
-    if canonical is None:
-        raise UsageError(f"{option} takes {what}; {unit!r} in {text!r} is not a time unit")
-    return Duration(number, canonical)
+    return _parse(text, default, option, Duration, _TIME_ALIASES, "time",
+                  "a time such as 20ms, 0.5s or 480smp")
 
 
 def parse_level(text, default: str = "dB", option: str = "a level") -> Level:
@@ -176,14 +170,19 @@ def parse_level(text, default: str = "dB", option: str = "a level") -> Level:
     >>> parse_level("-23 lufs")
     Level(value=-23.0, unit='LUFS')
     """
-    what = "a level such as -6dB, -1dBTP, -23LUFS or a linear factor such as 0.5"
+    return _parse(text, default, option, Level, _LEVEL_ALIASES, "level",
+                  "a level such as -6dB, -1dBTP, -23LUFS or a linear factor such as 0.5")
+
+
+def _parse(text, default: str, option: str, kind, aliases: dict, noun: str, what: str):
+    """``kind(number, unit)`` from ``text``: the unit found through ``aliases``, else ``default``."""
     number, unit = _split(text, what, option)
     if not unit:
-        return Level(number, default)
-    canonical = _LEVEL_ALIASES.get(unit.lower())
+        return kind(number, default)
+    canonical = aliases.get(unit.lower())
     if canonical is None:
-        raise UsageError(f"{option} takes {what}; {unit!r} in {text!r} is not a level unit")
-    return Level(number, canonical)
+        raise UsageError(f"{option} takes {what}; {unit!r} in {text!r} is not a {noun} unit")
+    return kind(number, canonical)
 
 
 def _number(value: float) -> str:

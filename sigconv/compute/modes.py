@@ -9,7 +9,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["MODES", "check_mode", "mode_slice", "ModeWindow"]
+__all__ = ["MODES", "check_mode", "mode_slice", "FullOutputWindow", "ModeWindow"]
 
 #: Output-length modes, with the meaning of ``scipy.signal.convolve``.
 MODES = ("full", "same", "valid")
@@ -48,7 +48,26 @@ def mode_slice(n: int, m: int, mode: str) -> slice:
     return slice(min(n, m) - 1, max(n, m))
 
 
-class ModeWindow:
+class FullOutputWindow:
+    """Passes the frames of a streamed full convolution whose indices fall in ``start..stop``.
+
+    The bookkeeping that :class:`ModeWindow` and the convolution family's
+    keep/align window share: ``index`` is the full-output index of the
+    next frame fed, ``start`` the first index kept.
+    """
+
+    def __init__(self, start: int = 0):
+        self.start, self.index = start, 0
+
+    def _window(self, block: np.ndarray, stop: int | None) -> np.ndarray:
+        first = self.index
+        self.index += block.shape[0]
+        lo = max(self.start - first, 0)
+        hi = block.shape[0] if stop is None else max(min(stop - first, block.shape[0]), 0)
+        return block[lo:hi] if lo < hi else block[:0]
+
+
+class ModeWindow(FullOutputWindow):
     """Keeps the part of a streamed full convolution that ``mode`` asks for.
 
     The full output has ``n + m - 1`` frames; ``same`` keeps ``n`` of them
@@ -60,16 +79,8 @@ class ModeWindow:
 
     def __init__(self, mode: str, taps: int):
         self.mode, self.taps = check_mode(mode), taps
-        self.index = 0  # full-output index of the next frame fed
-        self.start = 0 if mode == "full" else (taps - 1) // 2 if mode == "same" else taps - 1
+        super().__init__(0 if mode == "full" else (taps - 1) // 2 if mode == "same" else taps - 1)
         self._held: list[np.ndarray] | None = [] if mode == "valid" else None
-
-    def _window(self, block: np.ndarray, stop: int | None) -> np.ndarray:
-        first = self.index
-        self.index += block.shape[0]
-        lo = max(self.start - first, 0)
-        hi = block.shape[0] if stop is None else max(min(stop - first, block.shape[0]), 0)
-        return block[lo:hi] if lo < hi else block[:0]
 
     def feed(self, block: np.ndarray, frames_in: int) -> np.ndarray:
         """Frames of ``block`` to emit, given that ``frames_in`` input frames were read so far."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..compute.modes import MODES, check_mode
+from ..compute.modes import MODES, FullOutputWindow, ModeWindow, check_mode
 from ..errors import UsageError
 
 __all__ = ["CONVOLVE_MODES", "ALIGNMENTS", "check_convolve_mode", "check_alignment", "output_slice",
@@ -83,7 +83,7 @@ def output_slice(n: int, m: int, mode: str, advance: int = 0) -> slice:
     return mode_slice(n, m, mode)
 
 
-class StreamWindow:
+class StreamWindow(FullOutputWindow):
     """Keeps ``full`` or ``keep``'s part of a streamed full convolution, from frame ``advance`` on.
 
     Same ``feed``/``finish`` as :class:`sigconv.compute.modes.ModeWindow`.
@@ -94,14 +94,8 @@ class StreamWindow:
     def __init__(self, mode: str, advance: int = 0):
         if mode not in ("full", "keep"):
             raise UsageError(f"StreamWindow keeps full or keep, not {mode!r}")
-        self.keep, self.start, self.index = mode == "keep", advance, 0
-
-    def _window(self, block: np.ndarray, stop: int | None) -> np.ndarray:
-        first = self.index
-        self.index += block.shape[0]
-        lo = max(self.start - first, 0)
-        hi = block.shape[0] if stop is None else max(min(stop - first, block.shape[0]), 0)
-        return block[lo:hi] if lo < hi else block[:0]
+        super().__init__(advance)
+        self.keep = mode == "keep"
 
     def feed(self, block: np.ndarray, frames_in: int) -> np.ndarray:
         """Frames of ``block`` to emit, given that ``frames_in`` input frames were read so far."""
@@ -116,8 +110,6 @@ def window_for(mode: str, taps: int, advance: int = 0):
     """The streaming window of ``mode`` for an IR of ``taps`` frames, ``advance`` frames later."""
     if mode in ("full", "keep"):
         return StreamWindow(mode, advance)
-    from ..compute.modes import ModeWindow
-
     return ModeWindow(check_mode(mode), taps)
 
 
