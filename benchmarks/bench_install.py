@@ -104,11 +104,12 @@ def main() -> None:
         ffmpeg = find_ffmpeg(args.ffmpeg)
         for job in ("reverb", "fir"):
             ir = paths[job]
+            # the `sigconv` command that the install puts on the venv's PATH, as README runs it
+            sigconv = str(python.parent / "sigconv")
             tools = {
-                "sigconv new": (lambda out: [str(python), "-m", "sigconv", "convolve", str(paths["x"]), str(ir),
-                                             "-o", str(out)], True),
-                "sigconv replace": (lambda out: [str(python), "-m", "sigconv", "convolve", str(paths["x"]),
-                                                 str(ir), "-o", str(out)], False),
+                "sigconv new": (lambda out: [sigconv, "convolve", str(paths["x"]), str(ir), "-o", str(out)], True),
+                "sigconv replace": (lambda out: [sigconv, "convolve", str(paths["x"]), str(ir), "-o", str(out)],
+                                    False),
             }
             if ffmpeg:
                 error = check_afir(ffmpeg, ir, work)

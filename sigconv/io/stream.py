@@ -62,8 +62,10 @@ class SignalReader:
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:
         """Yield validated blocks of at most ``size`` frames; raise if there were none."""
+        # integer samples decode to finite floats
+        may_be_non_finite = self.subtype not in _INTEGER_SUBTYPES
         for block in self._raw_blocks(size):
-            if not np.isfinite(block).all():
+            if may_be_non_finite and not np.isfinite(block).all():
                 bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
                 raise InvalidSignalError(
                     f"{self.name!r} contains NaN or infinite samples (first at frame {self.frames_read + bad}); "
@@ -79,6 +81,7 @@ class SignalReader:
 
 
 # subtypes whose every sample float32 represents exactly
+_INTEGER_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "ALAW", "ULAW"}
 _READ_AS_FLOAT32 = {"FLOAT", "PCM_16", "PCM_24", "PCM_S8", "PCM_U8", "ALAW", "ULAW"}
 
 
@@ -114,17 +117,27 @@ class _DecoderReader(SignalReader):
 
 
 def _file_reader(path: str, dtype) -> SignalReader:
-    """A streaming reader of an audio file: libsndfile's, or ffmpeg's where libsndfile refuses it."""
+    """A streaming reader of an audio file: libsndfile's, or ffmpeg's where libsndfile refuses it.
+
+    Integer WAV is decoded by sigconv (:class:`_WavFileReader`) once
+    libsndfile has read its header the same way.
+    """
     import soundfile as sf
 
     from .decoders import FfmpegDecoder, find_ffmpeg
 
     try:
-        return _SoundFileReader(path, dtype, sf.SoundFile(path))
+        file = sf.SoundFile(path)
     except sf.LibsndfileError as exc:
         if find_ffmpeg() is None:
             raise unreadable_audio(path, exc) from exc
-    return _DecoderReader(FfmpegDecoder(path, path), dtype)
+        return _DecoderReader(FfmpegDecoder(path, path), dtype)
+    if file.format == "WAV" and file.subtype in _DECODED_HERE:
+        reader = _WavFileReader.agreeing_with(path, file, dtype)
+        if reader is not None:
+            file.close()
+            return reader
+    return _SoundFileReader(path, dtype, file)
 
 
 #: Bytes of samples read ahead from a WAV pipe to check its header's data size.
@@ -149,6 +162,11 @@ class _WavPipeReader(SignalReader):
         self._size, self._claimed = self._data_size(fmt.data_size)
         frames = None if self._size is None else self._size // fmt.frame_bytes
         super().__init__("-", fmt.rate, fmt.channels, frames, fmt.subtype, "WAV", dtype)
+
+    @property
+    def _decode_dtype(self) -> np.dtype:
+        """float32 where it holds the samples exactly (as for libsndfile's reader), else the reader's dtype."""
+        return np.dtype(np.float32) if self.subtype in _READ_AS_FLOAT32 else self.dtype
 
     def _data_size(self, claim: int | None) -> tuple[int | None, bool]:
         """Bytes of samples to read, and whether that rests on the header's word alone."""
@@ -196,9 +214,41 @@ class _WavPipeReader(SignalReader):
             if remaining is not None:
                 remaining -= whole
             if whole:
-                yield decode_frames(raw, fmt, self.dtype)
+                yield decode_frames(raw, fmt, self._decode_dtype)
             if not chunk:
                 return
+
+
+#: WAV subtypes decoded by numpy rather than libsndfile, which converts
+#: them in 8 kB pieces: 24-bit samples decoded 3.4x faster (0.85 against
+#: 2.9 ms for 265,601 stereo frames), 16-bit ones 10x.
+_DECODED_HERE = {"PCM_16", "PCM_24", "PCM_32"}
+
+
+class _WavFileReader(_WavPipeReader):
+    """Integer WAV from a file, decoded block by block as :class:`_WavPipeReader` decodes a pipe."""
+
+    def __init__(self, path: str, stream, dtype):
+        super().__init__(stream, b"", dtype)
+        self.name = path
+
+    @classmethod
+    def agreeing_with(cls, path: str, file, dtype) -> _WavFileReader | None:
+        """A reader of ``path``, or None where its header reads otherwise than libsndfile's ``file``."""
+        stream = open(path, "rb")
+        try:
+            reader = cls(path, stream, dtype)
+        except UnreadableSignalError:
+            stream.close()
+            return None
+        if (reader.channels, reader.rate, reader.subtype, reader.frames) != (
+                file.channels, file.samplerate, file.subtype, file.frames):
+            reader.close()
+            return None
+        return reader
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def _bytes_left(stream) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from sigconv.backends.direct import DirectBackend
 from sigconv.backends.calibration import fast_sizes, load_tuned_costs, measure_hop_table, save_tuned_costs
 from sigconv.backends.fft import LANES_MIN_FFT, FFTBackend
+from sigconv.compute import engine as engine_module
 from sigconv.compute.engine import BlockOverlapAdd, ChannelLanes, OverlapSave, one_path_per_output, run_engine
 from sigconv.compute.fftw import FFTWOps
 from sigconv.compute.ops import ArrayOps
@@ -82,6 +84,64 @@ def test_overlap_save_equals_direct_convolution(n, m, channels, lanes, partition
     expected = oracle(x, h, routes, outputs)
     assert y.shape == expected.shape
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+
+
+@given(
+    n=st.integers(1, 3000),
+    m=st.integers(1, 200),
+    channels=st.sampled_from(CHANNELS),
+    lanes=st.booleans(),
+    extra=st.integers(1, 300),
+    batch=st.integers(2, 9),
+    sizes=st.lists(st.integers(1, 1500), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_hops_transformed_together_equal_direct_convolution(n, m, channels, lanes, extra, batch, sizes, seed):
+    """Short transforms run ``batch`` hops per call; the windows of a batch span the pushed blocks anyhow."""
+    rng = np.random.default_rng(seed)
+    cin, cir = INDEPENDENT[seed % len(INDEPENDENT)] if lanes else channels
+    x, h = rng.standard_normal((n, cin)), rng.standard_normal((m, cir))
+    routes, outputs = routes_for(cin, cir)
+    fft_size = m + extra
+    rows = 1 if lanes else cin
+    with mock.patch.object(engine_module, "BATCH_POINTS", batch * fft_size * rows):
+        if lanes:
+            engine = ChannelLanes(h, routes, cin, outputs, m, fft_size, workers=2)
+            first = engine.lanes[0]
+        else:
+            engine = first = OverlapSave(h, routes, cin, outputs, m, fft_size)
+        in_place = first._in_place is not None  # plain overlap-save on channel-parallel paths
+        assert engine.push_frames == (batch if in_place else 1) * (fft_size - m + 1)
+        with engine:
+            y = push_in_pieces(engine, x, sizes)
+    expected = oracle(x, h, routes, outputs)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-9 * max(1.0, np.max(np.abs(expected))))
+    pieces = np.diff(np.minimum(np.cumsum([0] + sizes * n), n))
+    if in_place and pieces.max() >= engine.push_frames:
+        assert first._batched is not None  # the batched path ran
+
+
+@given(
+    chunks=st.lists(st.integers(1, 40), min_size=1, max_size=6),
+    channels=st.integers(1, 3),
+    step=st.integers(1, 30),
+    width=st.integers(1, 50),
+    seed=st.integers(0, 2**16),
+)
+def test_pending_windows_are_the_input_slices(chunks, channels, step, width, seed):
+    rng = np.random.default_rng(seed)
+    pending = engine_module._Pending()
+    for length in chunks:
+        pending.add(rng.standard_normal((length, channels)).astype(np.float32))
+    whole = np.concatenate([chunk for chunk in pending.chunks], axis=1)
+    count = (whole.shape[1] - width) // step + 1
+    if count < 1:
+        return
+    out = np.full((count, channels, width), np.nan)
+    pending.windows_into(out, step)
+    for j in range(count):
+        np.testing.assert_array_equal(out[j], whole[:, j * step : j * step + width])
+    assert pending.size == whole.shape[1]  # kept
 
 
 @given(n=st.integers(1, 300), m=st.integers(1, 60), channels=st.sampled_from(CHANNELS),

@@ -161,7 +161,8 @@ def test_bad_arguments(long_pair, tmp_path):
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
 def test_wav_stream_of_unknown_length_through_a_pipe(tmp_path, rng, subtype):
     """A WAV stream with placeholder sizes, as ffmpeg writes, goes in; a streaming WAV comes out."""
-    x = rng.uniform(-0.5, 0.5, (2 * READ_BLOCK + 7, 2))
+    # several reads and writes: a short FIR reads 16 hops of 2^14-point transforms at a time
+    x = rng.uniform(-0.5, 0.5, (2 * (1 << 18) + 7, 2))
     sf.write(tmp_path / "x.wav", x, 48000, subtype=subtype)
     raw = bytearray((tmp_path / "x.wav").read_bytes())
     raw[4:8] = b"\xff\xff\xff\xff"
