@@ -1,6 +1,6 @@
 """The main job as a new user meets it: README's install in a fresh venv, against ffmpeg afir and numpy.
 
-Run:  python benchmarks/bench_install.py                  (10 min of stereo, 5 rounds; ~6 min)
+Run:  python benchmarks/bench_install.py                  (10 min of stereo, 5 rounds; ~9 min)
       python benchmarks/bench_install.py --minutes 1 --rounds 3   (a quick look)
       python benchmarks/bench_install.py --venv DIR        (reuse a venv built before)
 
@@ -10,6 +10,8 @@ processes on the same files (48 kHz float32 WAV, full-length output with
 the tail), in rounds (every tool once, then again: A B A B ...):
 
   reverb  stereo input ⊗ 3 s stereo IR        fir  stereo input ⊗ 64-tap FIR
+  reverb24  the same input as 24-bit PCM ⊗ the IR's first channel (24-bit),
+            written as 24-bit (afir: pcm_s24le): a studio recording
   sigconv new     the output file does not exist yet
   sigconv replace the output file exists (a user re-rendering a mix)
   afir new/replace  ffmpeg's afir, run to compute the same thing (shared/PEERS.md):
@@ -66,7 +68,7 @@ def find_ffmpeg(given: str | None) -> str | None:
         return shutil.which("ffmpeg")
 
 
-def afir_command(ffmpeg: str, x: Path, ir: Path, out: Path) -> list[str]:
+def afir_command(ffmpeg: str, x: Path, ir: Path, out: Path, codec: str = "pcm_f32le") -> list[str]:
     version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout
     major = int(re.search(r"version n?(\d+)", version).group(1))
     gain = "irnorm=-1:irgain=1" if major >= 7 else "gtype=none:irgain=0.5"
@@ -74,7 +76,7 @@ def afir_command(ffmpeg: str, x: Path, ir: Path, out: Path) -> list[str]:
     ir_chain = "[1:a]pan=stereo|c0=c0|c1=c0[h]" if info.channels == 1 else "[1:a]anull[h]"
     graph = f"[0:a]apad=pad_len={info.frames - 1}[a];{ir_chain};[a][h]afir={gain}"
     return [ffmpeg, "-nostdin", "-y", "-v", "error", "-i", str(x), "-i", str(ir), "-filter_complex", graph,
-            "-c:a", "pcm_f32le", str(out)]
+            "-c:a", codec, str(out)]
 
 
 def check_afir(ffmpeg: str, ir: Path, work: Path) -> float:
@@ -102,21 +104,28 @@ def main() -> None:
         python = Path(args.venv) / "bin" / "python" if args.venv else build_venv(work / "venv")
         paths = make_inputs(work, args.minutes)
         ffmpeg = find_ffmpeg(args.ffmpeg)
-        for job in ("reverb", "fir"):
-            ir = paths[job]
+        # a 24-bit recording through a mono IR, written as 24-bit (afir: pcm_s24le), as studios deliver them
+        x24, _ = sf.read(paths["x"], dtype="float64")
+        sf.write(work / "x24.wav", x24, RATE, subtype="PCM_24")
+        h24, _ = sf.read(paths["reverb"], dtype="float64", always_2d=True)
+        sf.write(work / "reverb24-ir.wav", h24[:, 0], RATE, subtype="PCM_24")
+        paths["reverb24"] = work / "reverb24-ir.wav"
+        inputs = {"reverb": paths["x"], "fir": paths["x"], "reverb24": work / "x24.wav"}
+        codecs = {"reverb": "pcm_f32le", "fir": "pcm_f32le", "reverb24": "pcm_s24le"}
+        for job in ("reverb", "fir", "reverb24"):
+            ir, x, codec = paths[job], inputs[job], codecs[job]
             # the `sigconv` command that the install puts on the venv's PATH, as README runs it
             sigconv = str(python.parent / "sigconv")
             tools = {
-                "sigconv new": (lambda out: [sigconv, "convolve", str(paths["x"]), str(ir), "-o", str(out)], True),
-                "sigconv replace": (lambda out: [sigconv, "convolve", str(paths["x"]), str(ir), "-o", str(out)],
-                                    False),
+                "sigconv new": (lambda out: [sigconv, "convolve", str(x), str(ir), "-o", str(out)], True),
+                "sigconv replace": (lambda out: [sigconv, "convolve", str(x), str(ir), "-o", str(out)], False),
             }
             if ffmpeg:
                 error = check_afir(ffmpeg, ir, work)
                 if not error < 1e-5:
                     raise SystemExit(f"afir does not compute the plain convolution here (error {error:.2g})")
-                tools["afir new"] = (lambda out: afir_command(ffmpeg, paths["x"], ir, out), True)
-                tools["afir replace"] = (lambda out: afir_command(ffmpeg, paths["x"], ir, out), False)
+                tools["afir new"] = (lambda out: afir_command(ffmpeg, x, ir, out, codec), True)
+                tools["afir replace"] = (lambda out: afir_command(ffmpeg, x, ir, out, codec), False)
             if job == "fir":
                 script = work / "numpy_fir.py"
                 script.write_text(NUMPY_SCRIPT)

@@ -108,7 +108,10 @@ class _Pending:
         self.drop(out.shape[1])
 
     def copy_into(self, out: np.ndarray, offset: int = 0) -> None:
-        """Copy ``out.shape[1]`` samples from ``offset`` on into ``out`` (channel-major), converting the dtype; keep them."""
+        """Copy ``out.shape[1]`` samples from ``offset`` on into ``out`` (channel-major), converting the dtype.
+
+        The samples stay pending.
+        """
         count = out.shape[1]
         filled = 0
         for chunk in self.chunks:

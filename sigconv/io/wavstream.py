@@ -171,8 +171,8 @@ def decode_frames(raw: bytes, fmt: WavFormat, dtype=np.float64) -> np.ndarray:
         data = np.empty(len(raw) // 3, dtype=dtype)
         for start in range(0, data.size, CODEC_CHUNK):
             part = raw[3 * start : 3 * (start + CODEC_CHUNK)]
-            # in the output's dtype: the integers have at most 24 significant bits
-            np.multiply(unpack_int24(part), data.dtype.type(1 / 2147483648.0), out=data[start : start + CODEC_CHUNK],
+            # in the output's dtype: 24-bit integers are exact in float32
+            np.multiply(unpack_int24(part), data.dtype.type(1 / 8388608.0), out=data[start : start + CODEC_CHUNK],
                         dtype=data.dtype)
     return data.reshape(-1, fmt.channels)
 
@@ -181,45 +181,41 @@ def decode_frames(raw: bytes, fmt: WavFormat, dtype=np.float64) -> np.ndarray:
 #: data that is still in the core's cache, not in memory that the
 #: engine's transforms keep busy (the encoder of a 24-bit output took 3x
 #: its time alone while the transforms ran).
-CODEC_CHUNK = 1 << 14
+CODEC_CHUNK = 1 << 16
 
 
 def unpack_int24(raw) -> np.ndarray:
-    """Little-endian 3-byte two's complement samples as int32 of 256 times their value.
+    """Little-endian 3-byte two's complement samples as int32.
 
-    Four samples (three 32-bit words) at a time with shifts: numpy copies
-    3-byte items one byte at a time, 6x slower (0.55 against 3.6 ms for
-    half a million samples).
+    Sample ``k`` is the top three bytes of the 32-bit word read at byte
+    ``3k - 1``: the words of a strided view overlap, so one arithmetic
+    shift decodes them (0.37 ms for half a million samples, 4.5x faster
+    than assembling them byte by byte).
     """
-    data = np.frombuffer(raw, dtype=np.uint8)
-    count = data.size // 3
-    whole = count - count % 4
-    out = np.empty(count, dtype=np.uint32)
-    words = data[: whole * 3].view("<u4").reshape(-1, 3)
-    w0, w1, w2 = words[:, 0], words[:, 1], words[:, 2]
-    quads = out[:whole].reshape(-1, 4)
-    np.left_shift(w0, 8, out=quads[:, 0])
-    np.bitwise_or((w0 >> 16) & 0xFF00, w1 << 16, out=quads[:, 1])
-    np.bitwise_or((w1 >> 8) & 0xFFFF00, w2 << 24, out=quads[:, 2])
-    np.bitwise_and(w2, 0xFFFFFF00, out=quads[:, 3])
-    rest = data[whole * 3 : count * 3].reshape(-1, 3).astype(np.uint32)
-    out[whole:] = (rest[:, 0] << 8) | (rest[:, 1] << 16) | (rest[:, 2] << 24)
-    return out.view(np.int32)
+    count = len(raw) // 3
+    out = np.empty(count, dtype=np.int32)
+    if count:
+        out[0] = int.from_bytes(bytes(raw[:3]), "little", signed=True)
+        words = np.ndarray((count - 1,), dtype="<i4", buffer=raw, offset=2, strides=(3,))
+        np.right_shift(words, 8, out=out[1:])
+    return out
 
 
-def pack_int24(ints: np.ndarray) -> np.ndarray:
-    """int32 samples in [-2^23, 2^23) as their little-endian 3-byte form (a uint8 array), four at a time."""
-    ints = np.ascontiguousarray(ints, dtype=np.int32).reshape(-1).view(np.uint32)
-    whole = ints.size - ints.size % 4
-    packed = np.empty(ints.size * 3, dtype=np.uint8)
-    words = packed[: whole * 3].view("<u4").reshape(-1, 3)
-    quads = ints[:whole].reshape(-1, 4)
-    s0, s1, s2, s3 = quads[:, 0] & 0xFFFFFF, quads[:, 1] & 0xFFFFFF, quads[:, 2], quads[:, 3]
-    np.bitwise_or(s0, s1 << 24, out=words[:, 0])
-    np.bitwise_or(s1 >> 8, (s2 & 0xFFFF) << 16, out=words[:, 1])
-    np.bitwise_or((s2 >> 16) & 0xFF, s3 << 8, out=words[:, 2])
-    packed[whole * 3 :] = ints[whole:].reshape(-1, 1).view(np.uint8)[:, :3].reshape(-1)
-    return packed
+def pack_int24(ints: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """int32 samples in [-2^23, 2^23) as their little-endian 3-byte form, a uint8 array.
+
+    Each sample is stored as a 32-bit word at byte ``3k`` whose fourth byte
+    is the next sample's first one, so the overlapping stores agree in any
+    order. ``out``, where given, holds ``3 * len(ints) + 1`` bytes (the last
+    store's fourth byte) and receives the samples in its first ``3 * len(ints)``.
+    """
+    samples = np.ascontiguousarray(ints, dtype=np.int32).reshape(-1).view(np.uint32)
+    if out is None:
+        out = np.empty(3 * samples.size + 1, dtype=np.uint8)
+    words = np.bitwise_and(samples, 0xFFFFFF)
+    words[:-1] |= samples[1:] << 24
+    np.ndarray((samples.size,), dtype="<u4", buffer=out, strides=(3,))[...] = words
+    return out[: 3 * samples.size]
 
 
 def encode_frames(data: np.ndarray, subtype: str) -> np.ndarray:
@@ -238,7 +234,7 @@ def encode_frames(data: np.ndarray, subtype: str) -> np.ndarray:
     scale = float(1 << (bits - 1))
     samples = np.asarray(data).reshape(-1)
     if subtype == "PCM_24":
-        out = np.empty(3 * samples.size, dtype=np.uint8)
+        out = np.empty(3 * samples.size + 1, dtype=np.uint8)  # see pack_int24
     else:
         out = np.empty(samples.size, dtype={"PCM_U8": np.uint8, "PCM_16": "<i2", "PCM_32": "<i4"}[subtype])
     scaled = np.empty(min(samples.size, CODEC_CHUNK), dtype=np.float64)
@@ -251,12 +247,13 @@ def encode_frames(data: np.ndarray, subtype: str) -> np.ndarray:
         np.rint(buffer, out=buffer)
         np.clip(buffer, -scale, scale - 1, out=buffer)
         if subtype == "PCM_24":
-            out[3 * start : 3 * (start + part.size)] = pack_int24(buffer.astype(np.int32))
+            # in order: a piece's last store writes a byte of the next piece, which that piece rewrites
+            pack_int24(buffer.astype(np.int32), out[3 * start : 3 * (start + part.size) + 1])
         elif subtype == "PCM_U8":
             np.add(buffer, 128, out=out[start : start + part.size], casting="unsafe")
         else:
             np.copyto(out[start : start + part.size], buffer, casting="unsafe")
-    return out
+    return out[: 3 * samples.size] if subtype == "PCM_24" else out
 
 
 def streaming_header(channels: int, rate: int, subtype: str, reserve_ds64: bool = False,
