@@ -220,8 +220,8 @@ class _WavPipeReader(SignalReader):
 
 
 #: WAV subtypes decoded by numpy rather than libsndfile, which converts
-#: them in 8 kB pieces: 24-bit samples decoded 3.4x faster (0.85 against
-#: 2.9 ms for 265,601 stereo frames), 16-bit ones 10x.
+#: them in 8 kB pieces: 265,601 stereo frames of 24-bit samples took 0.45
+#: against 3.0 ms, of 16-bit ones 0.12 against 1.5 ms.
 _DECODED_HERE = {"PCM_16", "PCM_24", "PCM_32"}
 
 
