@@ -132,7 +132,7 @@ def _file_reader(path: str, dtype) -> SignalReader:
         if find_ffmpeg() is None:
             raise unreadable_audio(path, exc) from exc
         return _DecoderReader(FfmpegDecoder(path, path), dtype)
-    if file.format == "WAV" and file.subtype in _DECODED_HERE:
+    if file.format in ("WAV", "WAVEX") and file.subtype in _DECODED_HERE:
         reader = _WavFileReader.agreeing_with(path, file, dtype)
         if reader is not None:
             file.close()
@@ -228,16 +228,16 @@ _DECODED_HERE = {"PCM_16", "PCM_24", "PCM_32"}
 class _WavFileReader(_WavPipeReader):
     """Integer WAV from a file, decoded block by block as :class:`_WavPipeReader` decodes a pipe."""
 
-    def __init__(self, path: str, stream, dtype):
+    def __init__(self, path: str, stream, dtype, fmt: str = "WAV"):
         super().__init__(stream, b"", dtype)
-        self.name = path
+        self.name, self.format = path, fmt
 
     @classmethod
     def agreeing_with(cls, path: str, file, dtype) -> _WavFileReader | None:
         """A reader of ``path``, or None where its header reads otherwise than libsndfile's ``file``."""
         stream = open(path, "rb")
         try:
-            reader = cls(path, stream, dtype)
+            reader = cls(path, stream, dtype, file.format)
         except UnreadableSignalError:
             stream.close()
             return None

@@ -26,9 +26,9 @@ def test_int24_packing_is_the_low_three_bytes_of_each_sample(values):
     np.testing.assert_array_equal(unpack_int24(expected), ints)
 
 
-def _libsndfile_wav(x, subtype, rate=8000):
+def _libsndfile_wav(x, subtype, rate=8000, container="WAV"):
     buffer = io.BytesIO()
-    sf.write(buffer, x, rate, subtype=subtype, format="WAV")
+    sf.write(buffer, x, rate, subtype=subtype, format=container)
     raw = buffer.getvalue()
     return raw, raw[raw.index(b"data") + 8 :]
 
@@ -71,16 +71,18 @@ def _with_extra_chunks(raw: bytes) -> bytes:
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32"])
 @pytest.mark.parametrize("extra_chunk", [False, True])
-def test_integer_wav_files_are_decoded_here_as_libsndfile_reads_them(tmp_path, rng, subtype, extra_chunk):
+@pytest.mark.parametrize("container", ["WAV", "WAVEX"])  # WAVE_FORMAT_EXTENSIBLE: sox's and ffmpeg's 24-bit
+def test_integer_wav_files_are_decoded_here_as_libsndfile_reads_them(tmp_path, rng, subtype, extra_chunk, container):
     x = rng.uniform(-1, 1, (70001, 2))
-    raw, _ = _libsndfile_wav(x, subtype, 48000)
+    raw, _ = _libsndfile_wav(x, subtype, 48000, container)
     path = tmp_path / "x.wav"
     path.write_bytes(_with_extra_chunks(raw) if extra_chunk else raw)
     expected, _ = sf.read(path, dtype="float64", always_2d=True)
     reader = open_reader(str(path))
     try:
         assert isinstance(reader, stream._WavFileReader)
-        assert (reader.frames, reader.channels, reader.rate, reader.subtype) == (70001, 2, 48000, subtype)
+        assert (reader.frames, reader.channels, reader.rate, reader.subtype, reader.format) == (
+            70001, 2, 48000, subtype, container)
         blocks = list(reader.blocks(30000))
     finally:
         reader.close()
