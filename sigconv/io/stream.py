@@ -80,8 +80,8 @@ class SignalReader:
         """Release the underlying file."""
 
 
-# subtypes whose every sample float32 represents exactly
 _INTEGER_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "ALAW", "ULAW"}
+# subtypes whose every sample float32 represents exactly
 _READ_AS_FLOAT32 = {"FLOAT", "PCM_16", "PCM_24", "PCM_S8", "PCM_U8", "ALAW", "ULAW"}
 
 
