@@ -42,23 +42,22 @@ def block_peak(block: np.ndarray) -> float:
     A piece at a time, so that the second pass (the minimum) finds the
     samples still in the core's cache.
     """
-    samples = block.reshape(-1)
     highs, lows = [], []
-    for start in range(0, samples.size, _PEAK_PIECE):
-        piece = samples[start : start + _PEAK_PIECE]
+    for piece in _pieces(block):
         highs.append(piece.max())
         lows.append(piece.min())
     return float(max(np.max(highs), -np.min(lows))) if highs else 0.0
 
 
-_PEAK_PIECE = 1 << 16
-
-
 def _count_beyond_full_scale(block: np.ndarray) -> int:
     """Samples of ``block`` beyond ±1, a cache-sized piece at a time (as :func:`block_peak`)."""
+    return sum(int(np.count_nonzero(np.abs(piece) > 1.0)) for piece in _pieces(block))
+
+
+def _pieces(block: np.ndarray, size: int = 1 << 16):
+    """The samples of ``block`` in order, ``size`` at a time (views where ``block`` is contiguous)."""
     samples = block.reshape(-1)
-    return sum(int(np.count_nonzero(np.abs(samples[start : start + _PEAK_PIECE]) > 1.0))
-               for start in range(0, samples.size, _PEAK_PIECE))
+    return (samples[start : start + size] for start in range(0, samples.size, size))
 
 
 class SignalWriter:

@@ -29,6 +29,8 @@ from sigconv.backends.gpu import (
 from sigconv.compute.routing import routes_for
 from sigconv.errors import BackendUnavailableError
 
+from ..deconvolution.test_arrays import _problem
+
 RATE = 8000
 
 
@@ -344,21 +346,6 @@ def test_impulse_measure_matches_fft(standin, rng):
     assert_close(result.ir, expected.ir)
 
 
-def _deconvolution_problem(rng, method):
-    h = rng.standard_normal((120, 2)) * np.exp(-np.arange(120) / 15)[:, None]
-    h[0] = 1.0
-    if method == "lucy":
-        x = np.zeros((600, 2))
-        x[[50, 60, 400]] = [[3.0, 1.0], [1.0, 2.0], [2.0, 0.5]]
-        h = np.abs(h)
-    else:
-        x = rng.standard_normal((6000, 2))
-    y = np.stack([np.convolve(x[:, c], h[:, c]) for c in range(2)], axis=1)
-    if method in ("wiener", "tikhonov"):
-        y += 1e-3 * rng.standard_normal(y.shape)
-    return y, h
-
-
 @pytest.mark.parametrize("method, options", [
     ("wiener", {"snr_db": 30}),
     ("tikhonov", {"reg": 1e-4, "band": (200.0, 3000.0), "rate": RATE}),
@@ -366,7 +353,7 @@ def _deconvolution_problem(rng, method):
     ("exact", {}),
 ])
 def test_deconvolve_matches_fft(standin, rng, method, options):
-    y, h = _deconvolution_problem(rng, method)
+    _, y, h = _problem(rng, method)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sigconv.SpectralNullWarning)
         result = sigconv.deconvolve(y, h, method, backend="gpu", **options)
@@ -376,13 +363,13 @@ def test_deconvolve_matches_fft(standin, rng, method, options):
 
 
 def test_deconvolve_float32_within_1e_5(standin, rng):
-    y, h = _deconvolution_problem(rng, "wiener")
+    _, y, h = _problem(rng, "wiener")
     result = sigconv.deconvolve(y, h, "wiener", snr_db=30, precision=32, backend="gpu")
     assert_close(result, sigconv.deconvolve(y, h, "wiener", snr_db=30, precision=32, backend="fft"), relative=1e-5)
 
 
 def test_streaming_wiener_deconvolve_file_matches_fft(standin, cli, write_audio, rng, tmp_path):
-    y, h = _deconvolution_problem(rng, "wiener")
+    _, y, h = _problem(rng, "wiener")
     y_path = write_audio("y.wav", y * 0.1, rate=RATE, subtype="DOUBLE")
     h_path = write_audio("h.wav", h * 0.5, rate=RATE, subtype="DOUBLE")
     outputs = {}

@@ -17,15 +17,7 @@ import soundfile as sf
 from sigconv.compute.onsets import ir_onset
 from sigconv.loudness import integrated_loudness, true_peak
 
-from ..test_real_material import CACHE, WANTED, _fetch
-
-
-@pytest.fixture(scope="module")
-def material():
-    reason = _fetch()
-    if reason:
-        pytest.skip(reason)
-    return {name: str(CACHE / name) for name in WANTED}
+from ..test_real_material import material  # noqa: F401  (the fixture: the Debian recordings, fetched once)
 
 
 @pytest.fixture(scope="module")
