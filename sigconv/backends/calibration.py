@@ -87,14 +87,23 @@ def measure_hop_seconds(size: int, dtype=np.float64, channels: int = 2, budget: 
     return best
 
 
-def measure_hop_table(sizes, dtype=np.float64, progress=None) -> dict[int, float]:
-    """:func:`measure_hop_seconds` for each of ``sizes``; ``progress(done, total, text)`` if given."""
-    table = {}
+def measure_hop_table(sizes, dtype=np.float64, progress=None, passes: int = 1) -> dict[int, float]:
+    """:func:`measure_hop_seconds` for each of ``sizes``; ``progress(done, total, text)`` if given.
+
+    With ``passes`` above one, every size is timed once per pass over all of
+    them and its fastest pass counts: a slow spell of the machine then
+    slows one timing of many sizes instead of every timing of a few
+    neighbouring ones, which would move the planner's choice between them.
+    """
+    table: dict[int, float] = {}
     sizes = sorted(int(size) for size in sizes)
-    for done, size in enumerate(sizes):
-        if progress:
-            progress(done, len(sizes), f"{np.dtype(dtype).name} hop at {size}")
-        table[size] = measure_hop_seconds(size, dtype)
+    total = len(sizes) * passes
+    for sweep in range(passes):
+        for index, size in enumerate(sizes):
+            if progress:
+                progress(sweep * len(sizes) + index, total, f"{np.dtype(dtype).name} hop at {size}")
+            seconds = measure_hop_seconds(size, dtype)
+            table[size] = min(seconds, table.get(size, seconds))
     return table
 
 

@@ -340,6 +340,24 @@ def test_planner_follows_the_cost_table(monkeypatch):
     assert calibration.load_tuned_costs() == {}  # the tests' cache folder holds none
 
 
+def test_hop_cost_passes_interleave_sizes_and_keep_the_fastest(monkeypatch):
+    from sigconv.backends import calibration
+
+    timings = iter([3.0, 5.0, 1.0, 4.0, 2.0, 6.0])  # pass 1: 4096, 8192; pass 2; pass 3
+    order = []
+
+    def fake(size, dtype):
+        order.append(size)
+        return next(timings)
+
+    monkeypatch.setattr(calibration, "measure_hop_seconds", fake)
+    reports = []
+    table = measure_hop_table([8192, 4096], np.float64, progress=lambda d, t, _: reports.append((d, t)), passes=3)
+    assert order == [4096, 8192] * 3
+    assert table == {4096: 1.0, 8192: 4.0}
+    assert reports == [(d, 6) for d in range(6)]
+
+
 def test_hop_cost_measurements_and_their_storage(tmp_path, monkeypatch):
     table = measure_hop_table([8192, 4096], np.float64)
     assert list(table) == [4096, 8192] and all(0 < t < math.inf for t in table.values())
