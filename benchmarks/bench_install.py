@@ -3,6 +3,7 @@
 Run:  python benchmarks/bench_install.py                  (10 min of stereo, 5 rounds; ~9 min)
       python benchmarks/bench_install.py --minutes 1 --rounds 3   (a quick look)
       python benchmarks/bench_install.py --venv DIR        (reuse a venv built before)
+      python benchmarks/bench_install.py --jobs reverb recorded   (some of the jobs)
 
 It builds a virtual environment with README's first command (``python3 -m
 pip install .`` from this checkout, nothing else), then times whole
@@ -12,6 +13,11 @@ the tail), in rounds (every tool once, then again: A B A B ...):
   reverb  stereo input ⊗ 3 s stereo IR        fir  stereo input ⊗ 64-tap FIR
   reverb24  the same input as 24-bit PCM ⊗ the IR's first channel (24-bit),
             written as 24-bit (afir: pcm_s24le): a studio recording
+  recorded  recorded music (Debian's asc-music songs, 22.05 kHz stereo MP3s,
+            resampled to 48 kHz and written as 24-bit) ⊗ guitarix's recorded
+            concert hall (2.3 s, two microphones, 24-bit), written as 24-bit;
+            fetched with apt-get download as the tests do (skipped where
+            that fails). The output clips, as a reverb at full level does.
   sigconv new     the output file does not exist yet
   sigconv replace the output file exists (a user re-rendering a mix)
   afir new/replace  ffmpeg's afir, run to compute the same thing (shared/PEERS.md):
@@ -92,12 +98,39 @@ def check_afir(ffmpeg: str, ir: Path, work: Path) -> float:
     return error_vs(reference, work / "check-out.wav")
 
 
+JOBS = ("reverb", "fir", "reverb24", "recorded")
+
+
+def recorded_music(work: Path, minutes: float) -> tuple[Path, Path] | None:
+    """(music, hall IR): recorded material from Debian's packages, or None (with a message) where it cannot be fetched."""
+    sys.path.insert(0, str(REPO))
+    from scipy.signal import resample_poly
+
+    from tests.correlation import takes
+
+    reason = takes.fetch()
+    if reason:
+        print(f"# recorded: skipped ({reason})")
+        return None
+    songs = []
+    for name in takes.SONGS:
+        song, rate = sf.read(takes.CACHE / f"{name}.mp3", dtype="float64", always_2d=True)
+        songs.append(resample_poly(song, RATE // 150, rate // 150, axis=0))  # 22,050 -> 48,000 Hz
+    music = np.concatenate(songs)
+    frames = int(minutes * 60 * RATE)
+    music = np.tile(music, (-(-frames // music.shape[0]), 1))[:frames]
+    path = work / "recorded.wav"
+    sf.write(path, np.clip(music, -1, 1), RATE, subtype="PCM_24")
+    return path, takes.CACHE / "greathall.wav"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--venv", help="a venv made before with README's install (default: build one)")
     parser.add_argument("--ffmpeg")
+    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(JOBS))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sigconv-install-"))
     try:
@@ -111,8 +144,15 @@ def main() -> None:
         sf.write(work / "reverb24-ir.wav", h24[:, 0], RATE, subtype="PCM_24")
         paths["reverb24"] = work / "reverb24-ir.wav"
         inputs = {"reverb": paths["x"], "fir": paths["x"], "reverb24": work / "x24.wav"}
-        codecs = {"reverb": "pcm_f32le", "fir": "pcm_f32le", "reverb24": "pcm_s24le"}
-        for job in ("reverb", "fir", "reverb24"):
+        codecs = {"reverb": "pcm_f32le", "fir": "pcm_f32le", "reverb24": "pcm_s24le", "recorded": "pcm_s24le"}
+        jobs = list(args.jobs)
+        if "recorded" in jobs:
+            recorded = recorded_music(work, args.minutes)
+            if recorded is None:
+                jobs.remove("recorded")
+            else:
+                inputs["recorded"], paths["recorded"] = recorded
+        for job in jobs:
             ir, x, codec = paths[job], inputs[job], codecs[job]
             # the `sigconv` command that the install puts on the venv's PATH, as README runs it
             sigconv = str(python.parent / "sigconv")

@@ -28,7 +28,7 @@ from .formats import (
     output_subtype,
 )
 from .report import WriteReport, audio_rate
-from .wavstream import PIPE_SUBTYPES, encode_frames, finish_wav_file, sized_header_fits, streaming_header
+from .wavstream import PIPE_SUBTYPES, encode_measuring, finish_wav_file, sized_header_fits, streaming_header
 
 __all__ = ["SignalWriter", "open_writer", "block_peak"]
 
@@ -70,8 +70,6 @@ class SignalWriter:
         self.clipped = 0
         self.peak = 0.0
         self._clips = clips_at_full_scale(subtype)
-        #: True where ``_write`` clips integer samples itself (sigconv's WAV encoder): no clipped copy is made
-        self._encoder_clips = False
         # integer subtypes clip, so any finite sample can be written to them
         self._largest = min(largest_finite_sample(subtype), _FLOAT64_MAX)
 
@@ -107,16 +105,22 @@ class SignalWriter:
         """
         if block.shape[0] == 0:
             return
-        peak = block_peak(block)
+        encoded = self._encode(block)
+        peak = block_peak(block) if encoded is None else encoded[1]
         if not peak <= self._largest:  # also true for a NaN peak
             raise self._overflow(peak)
         self.peak = max(self.peak, peak)
         if self._clips and peak > 1.0:
-            self.clipped += _count_beyond_full_scale(block)
-            if not self._encoder_clips:
+            if encoded is None:
+                self.clipped += _count_beyond_full_scale(block)
                 block = np.clip(block, -1.0, 1.0)
+            else:
+                self.clipped += encoded[2]
         with self._output_errors():
-            self._write(block)
+            if encoded is None:
+                self._write(block)
+            else:
+                self._write_encoded(encoded[0], block.shape[0])
         self.frames += block.shape[0]
 
     def _output_errors(self):
@@ -134,7 +138,16 @@ class SignalWriter:
             where = "standard output" if destination == "-" else repr(destination)
             raise OutputError(f"writing {where} failed: {exc.strerror or exc}") from exc
 
+    def _encode(self, block: np.ndarray) -> tuple[np.ndarray, float, int] | None:
+        """``(bytes, peak, samples beyond ±1)`` where this writer encodes blocks itself (rounding and clipping
+        integers), else None and :meth:`_write` takes the block."""
+        return None
+
     def _write(self, block: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _write_encoded(self, data: np.ndarray, frames: int) -> None:
+        """Append ``frames`` frames encoded by :meth:`_encode`."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -183,7 +196,6 @@ class _WavPipeWriter(SignalWriter):
 
     def __init__(self, stream, destination, subtype, rate, channels, frames=None):
         super().__init__(destination, "WAV", subtype, rate, channels)
-        self._encoder_clips = True  # encode_frames rounds and clips integers
         self._stream = stream
         self._frame_bytes = channels * PIPE_SUBTYPES[subtype][1] // 8
         fits = frames is not None and sized_header_fits(channels, subtype, frames)
@@ -197,9 +209,11 @@ class _WavPipeWriter(SignalWriter):
         return streaming_header(self.channels, audio_rate(self.rate), self.subtype,
                                 data_bytes=None if frames is None else frames * self._frame_bytes)
 
-    def _write(self, block):
-        data = encode_frames(block, self.subtype)
-        if self._promised is not None and self.frames + block.shape[0] > self._promised:
+    def _encode(self, block):
+        return encode_measuring(block, self.subtype)
+
+    def _write_encoded(self, data, frames):
+        if self._promised is not None and self.frames + frames > self._promised:
             raise OutputError(f"cannot write {self._where()}: more than the {self._promised} frames its WAV header "
                               "announced (a bug of sigconv: please report it)")
         if self._started:
@@ -235,7 +249,6 @@ class _WavFileWriter(SignalWriter):
 
     def __init__(self, path, destination, subtype, rate, channels):
         super().__init__(destination, "WAV", subtype, rate, channels)
-        self._encoder_clips = True  # encode_frames rounds and clips integers
         # "r+b", not "wb": the atomic writer's temporary file exists and is
         # empty, and truncating it on open makes ext4 (auto_da_alloc) flush
         # the whole file to disk on close: 55 ms for 230 MB here
@@ -244,8 +257,11 @@ class _WavFileWriter(SignalWriter):
         self._header_length = len(header)
         self._file.write(header)
 
-    def _write(self, block):
-        self._file.write(encode_frames(block, self.subtype))
+    def _encode(self, block):
+        return encode_measuring(block, self.subtype)
+
+    def _write_encoded(self, data, frames):
+        self._file.write(data)
 
     def close(self):
         if not self._file.closed:

@@ -128,21 +128,21 @@ def test_failed_write_leaves_the_existing_file_and_no_temporary(tmp_path, monkey
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(sf.SoundFile, "write", explode)
-    monkeypatch.setattr("sigconv.io.writers.encode_frames", explode)
+    monkeypatch.setattr("sigconv.io.writers.encode_measuring", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write(target, np.zeros(10), 8000)
     assert target.read_bytes() == b"precious"
     assert os.listdir(tmp_path) == [name]
 
 
-@pytest.mark.parametrize("name, encoder", [("out.wav", "encode_frames"), ("out.csv", "format_csv")])
-def test_a_refusal_of_the_system_is_an_output_error_with_its_cause(tmp_path, monkeypatch, name, encoder):
+@pytest.mark.parametrize("name, step", [("out.wav", "_WavFileWriter._write_encoded"), ("out.csv", "format_csv")])
+def test_a_refusal_of_the_system_is_an_output_error_with_its_cause(tmp_path, monkeypatch, name, step):
     full = OSError(errno.ENOSPC, "No space left on device")
 
     def disk_full(*args, **kwargs):
         raise full
 
-    monkeypatch.setattr(f"sigconv.io.writers.{encoder}", disk_full)
+    monkeypatch.setattr(f"sigconv.io.writers.{step}", disk_full)
     with pytest.raises(OutputError, match=rf"writing '.*{name}' failed: No space left on device") as excinfo:
         write(tmp_path / name, np.zeros(10), 8000)
     assert isinstance(excinfo.value, OSError) and excinfo.value.__cause__ is full

@@ -316,17 +316,17 @@ def thread_log(monkeypatch):
 def _fail_writes_after(monkeypatch, log, good_writes):
     """Make the WAV file writer raise ENOSPC after ``good_writes`` blocks; returns the errors it raised."""
     raised = []
-    original = writers._WavFileWriter._write
+    original = writers._WavFileWriter._write_encoded
 
-    def write(self, block):
+    def write(self, data, frames):
         log["write"].add(threading.current_thread().name)
         if len(log.setdefault("blocks", [])) >= good_writes:
             raised.append(OSError(errno.ENOSPC, "No space left on device"))
             raise raised[-1]
-        log["blocks"].append(block.shape[0])
-        original(self, block)
+        log["blocks"].append(frames)
+        original(self, data, frames)
 
-    monkeypatch.setattr(writers._WavFileWriter, "_write", write)
+    monkeypatch.setattr(writers._WavFileWriter, "_write_encoded", write)
     return raised
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -11,19 +12,69 @@ import soundfile as sf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sigconv.io import stream
+from sigconv.io import stream, wavstream
 from sigconv.io.stream import open_reader
 from sigconv.io.wavstream import WavFormat, decode_frames, encode_frames, pack_int24, unpack_int24
 
 INT_SUBTYPES = ["PCM_U8", "PCM_16", "PCM_24", "PCM_32"]
 
 
-@given(st.lists(st.integers(-(2**23), 2**23 - 1), max_size=40))
-def test_int24_packing_is_the_low_three_bytes_of_each_sample(values):
+@given(st.lists(st.integers(-(2**23), 2**23 - 1), max_size=40), st.booleans())
+def test_int24_packing_is_the_low_three_bytes_of_each_sample(values, forward):
+    # both packings: stores in order (NumPy's, checked at run time) and stores that agree in any order
     ints = np.array(values, dtype=np.int32)
     expected = b"".join(struct.pack("<i", v)[:3] for v in values)
-    assert pack_int24(ints).tobytes() == expected
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wavstream, "_strided_stores_run_forward", lambda: forward)
+        assert pack_int24(ints).tobytes() == expected
     np.testing.assert_array_equal(unpack_int24(expected), ints)
+
+
+def test_the_check_of_the_store_order_notices_an_order_that_would_break_the_packing(monkeypatch):
+    assert wavstream._strided_stores_run_forward()  # NumPy's strided copy runs forward
+    real_word_view = wavstream._word_view
+
+    class Backwards(np.ndarray):
+        """Words whose assignment stores them from the last to the first."""
+
+        def __setitem__(self, key, value):
+            value = np.broadcast_to(value, self.shape)
+            for k in range(self.size - 1, -1, -1):
+                np.ndarray.__setitem__(self, k, value[k])
+
+    monkeypatch.setattr(wavstream, "_word_view", lambda out, count: real_word_view(out, count).view(Backwards))
+    wavstream._strided_stores_run_forward.cache_clear()
+    try:
+        assert not wavstream._strided_stores_run_forward()
+        ints = np.array([-1, 0x123456, -0x400000, 7, -(2**23)], dtype=np.int32)
+        assert pack_int24(ints).tobytes() == b"".join(struct.pack("<i", int(v))[:3] for v in ints)
+    finally:
+        wavstream._strided_stores_run_forward.cache_clear()
+
+
+@pytest.mark.parametrize("subtype", [*INT_SUBTYPES, "FLOAT", "DOUBLE"])
+@given(data=st.data())
+def test_encoding_measures_the_peak_and_the_samples_beyond_full_scale(subtype, data):
+    frames = data.draw(st.integers(1, 3 * wavstream.CODEC_CHUNK // 2))  # one piece or two
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-1.5, 1.5, (frames, 2)) * data.draw(st.sampled_from([0.5, 1.0]))
+    encoded, peak, beyond = wavstream.encode_measuring(x, subtype)
+    assert peak == np.max(np.abs(x))
+    assert beyond == np.count_nonzero(np.abs(x) > 1.0)
+    assert np.asarray(encoded).tobytes() == np.asarray(encode_frames(x, subtype)).tobytes()
+
+
+@pytest.mark.parametrize("subtype", [*INT_SUBTYPES, "FLOAT"])
+def test_a_block_that_cannot_be_written_is_encoded_without_warnings_and_its_peak_tells(subtype):
+    x = np.zeros((100, 2))
+    x[7, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(wavstream.encode_measuring(x, subtype)[1])
+        x[7, 1] = 1e300  # beyond float32, and beyond float64 once scaled to PCM_32
+        assert wavstream.encode_measuring(x, subtype)[1] == 1e300
+        x[7, 1] = -np.inf
+        assert wavstream.encode_measuring(x, subtype)[1] == np.inf
 
 
 def _libsndfile_wav(x, subtype, rate=8000, container="WAV"):
