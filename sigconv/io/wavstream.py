@@ -306,7 +306,8 @@ def _encode_pieces(samples: np.ndarray, subtype: str, scale: float, out: np.ndar
             out[start : start + part.size] = part
             continue
         np.rint(buffer, out=buffer)
-        np.clip(buffer, -scale, scale - 1, out=buffer)
+        if highs[-1] > scale - 1 or lows[-1] < -scale:  # else every sample rounds to a code of the subtype
+            np.clip(buffer, -scale, scale - 1, out=buffer)
         if subtype == "PCM_24":
             np.copyto(ints[: part.size], buffer, casting="unsafe")
             # in order: a piece's last store writes a byte of the next piece, which that piece rewrites
