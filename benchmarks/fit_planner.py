@@ -1,6 +1,6 @@
 """Measure the FFT engine's cost per hop on this machine and write sigconv/backends/hop_costs.py.
 
-Run:  python benchmarks/fit_planner.py                     (~8 min; rewrites sigconv/backends/hop_costs.py)
+Run:  python benchmarks/fit_planner.py                     (~4 min; rewrites sigconv/backends/hop_costs.py)
       python benchmarks/fit_planner.py --library pyfftw    (one library's rows; the others are kept)
       python benchmarks/fit_planner.py --print             (prints the table instead)
 
