@@ -52,16 +52,34 @@ def test_the_check_of_the_store_order_notices_an_order_that_would_break_the_pack
         wavstream._strided_stores_run_forward.cache_clear()
 
 
+def _reference_bytes(x, subtype):
+    """The bytes of a WAV subtype written the plain way: whole-array rounding and clipping, then the layout."""
+    if subtype in ("FLOAT", "DOUBLE"):
+        return x.astype("<f4" if subtype == "FLOAT" else "<f8").tobytes()
+    bits = {"PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}[subtype]
+    codes = np.clip(np.rint(x.reshape(-1) * 2.0 ** (bits - 1)), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1).astype("<i8")
+    if subtype == "PCM_U8":
+        return (codes + 128).astype(np.uint8).tobytes()
+    return codes.view(np.uint8).reshape(-1, 8)[:, : bits // 8].tobytes()
+
+
 @pytest.mark.parametrize("subtype", [*INT_SUBTYPES, "FLOAT", "DOUBLE"])
 @given(data=st.data())
 def test_encoding_measures_the_peak_and_the_samples_beyond_full_scale(subtype, data):
-    frames = data.draw(st.integers(1, 3 * wavstream.CODEC_CHUNK // 2))  # one piece or two
+    # pieces of the encoder within full scale and beyond it, in any order
+    gains = data.draw(st.lists(st.sampled_from([0.3, 0.999, 1.6]), min_size=1, max_size=3))
+    piece = wavstream.CODEC_CHUNK // 2  # frames of two channels
+    lengths = [piece] * (len(gains) - 1) + [data.draw(st.integers(1, piece))]
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    x = rng.uniform(-1.5, 1.5, (frames, 2)) * data.draw(st.sampled_from([0.5, 1.0]))
+    x = np.concatenate([rng.uniform(-g, g, (n, 2)) for g, n in zip(gains, lengths)])
+    if subtype in INT_SUBTYPES and data.draw(st.booleans()):
+        # within full scale, yet rounding to the code just beyond the largest: clipped all the same
+        lsb = 2.0 ** -(wavstream.PIPE_SUBTYPES[subtype][1] - 1)
+        x[data.draw(st.integers(0, len(x) - 1)), 1] = 1.0 - 0.3 * lsb
     encoded, peak, beyond = wavstream.encode_measuring(x, subtype)
     assert peak == np.max(np.abs(x))
     assert beyond == np.count_nonzero(np.abs(x) > 1.0)
-    assert np.asarray(encoded).tobytes() == np.asarray(encode_frames(x, subtype)).tobytes()
+    assert np.asarray(encoded).tobytes() == _reference_bytes(x, subtype)
 
 
 @pytest.mark.parametrize("subtype", [*INT_SUBTYPES, "FLOAT"])
