@@ -269,7 +269,9 @@ def encode_measuring(data: np.ndarray, subtype: str) -> tuple[np.ndarray, float,
     samples = np.asarray(data).reshape(-1)
     if subtype in ("FLOAT", "DOUBLE"):
         scale = 1.0
-        out = np.empty(samples.size, dtype="<f4" if subtype == "FLOAT" else "<f8")
+        dtype = np.dtype("<f4" if subtype == "FLOAT" else "<f8")
+        # samples already in the subtype's layout are their own bytes
+        out = samples if samples.dtype == dtype and samples.flags.c_contiguous else np.empty(samples.size, dtype)
     else:
         scale = float(1 << (PIPE_SUBTYPES[subtype][1] - 1))
         if subtype == "PCM_24":
@@ -303,7 +305,8 @@ def _encode_pieces(samples: np.ndarray, subtype: str, scale: float, out: np.ndar
         if highs[-1] > scale or lows[-1] < -scale:
             beyond += int(np.count_nonzero(buffer > scale)) + int(np.count_nonzero(buffer < -scale))
         if scaled is None:
-            out[start : start + part.size] = part
+            if out is not samples:
+                out[start : start + part.size] = part
             continue
         np.rint(buffer, out=buffer)
         if highs[-1] > scale - 1 or lows[-1] < -scale:  # else every sample rounds to a code of the subtype
