@@ -137,15 +137,16 @@ def main() -> None:
         python = Path(args.venv) / "bin" / "python" if args.venv else build_venv(work / "venv")
         paths = make_inputs(work, args.minutes)
         ffmpeg = find_ffmpeg(args.ffmpeg)
-        # a 24-bit recording through a mono IR, written as 24-bit (afir: pcm_s24le), as studios deliver them
-        x24, _ = sf.read(paths["x"], dtype="float64")
-        sf.write(work / "x24.wav", x24, RATE, subtype="PCM_24")
-        h24, _ = sf.read(paths["reverb"], dtype="float64", always_2d=True)
-        sf.write(work / "reverb24-ir.wav", h24[:, 0], RATE, subtype="PCM_24")
-        paths["reverb24"] = work / "reverb24-ir.wav"
-        inputs = {"reverb": paths["x"], "fir": paths["x"], "reverb24": work / "x24.wav"}
+        inputs = {"reverb": paths["x"], "fir": paths["x"]}
         codecs = {"reverb": "pcm_f32le", "fir": "pcm_f32le", "reverb24": "pcm_s24le", "recorded": "pcm_s24le"}
         jobs = list(args.jobs)
+        if "reverb24" in jobs:
+            # a 24-bit recording through a mono IR, written as 24-bit (afir: pcm_s24le), as studios deliver them
+            x24, _ = sf.read(paths["x"], dtype="float64")
+            sf.write(work / "x24.wav", x24, RATE, subtype="PCM_24")
+            h24, _ = sf.read(paths["reverb"], dtype="float64", always_2d=True)
+            sf.write(work / "reverb24-ir.wav", h24[:, 0], RATE, subtype="PCM_24")
+            inputs["reverb24"], paths["reverb24"] = work / "x24.wav", work / "reverb24-ir.wav"
         if "recorded" in jobs:
             recorded = recorded_music(work, args.minutes)
             if recorded is None:

@@ -28,7 +28,7 @@ from .formats import (
     output_subtype,
 )
 from .report import WriteReport, audio_rate
-from .wavstream import PIPE_SUBTYPES, encode_measuring, finish_wav_file, sized_header_fits, streaming_header
+from .wavstream import CODEC_CHUNK, PIPE_SUBTYPES, encode_measuring, finish_wav_file, sized_header_fits, streaming_header
 
 __all__ = ["SignalWriter", "open_writer", "block_peak"]
 
@@ -54,7 +54,7 @@ def _count_beyond_full_scale(block: np.ndarray) -> int:
     return sum(int(np.count_nonzero(np.abs(piece) > 1.0)) for piece in _pieces(block))
 
 
-def _pieces(block: np.ndarray, size: int = 1 << 16):
+def _pieces(block: np.ndarray, size: int = CODEC_CHUNK):
     """The samples of ``block`` in order, ``size`` at a time (views where ``block`` is contiguous)."""
     samples = block.reshape(-1)
     return (samples[start : start + size] for start in range(0, samples.size, size))
@@ -106,21 +106,23 @@ class SignalWriter:
         if block.shape[0] == 0:
             return
         encoded = self._encode(block)
-        peak = block_peak(block) if encoded is None else encoded[1]
+        if encoded is None:
+            data, peak, beyond = None, block_peak(block), None
+        else:
+            data, peak, beyond = encoded
         if not peak <= self._largest:  # also true for a NaN peak
             raise self._overflow(peak)
         self.peak = max(self.peak, peak)
         if self._clips and peak > 1.0:
-            if encoded is None:
-                self.clipped += _count_beyond_full_scale(block)
+            if data is None:
+                beyond = _count_beyond_full_scale(block)
                 block = np.clip(block, -1.0, 1.0)
-            else:
-                self.clipped += encoded[2]
+            self.clipped += beyond
         with self._output_errors():
-            if encoded is None:
+            if data is None:
                 self._write(block)
             else:
-                self._write_encoded(encoded[0], block.shape[0])
+                self._write_encoded(data, block.shape[0])
         self.frames += block.shape[0]
 
     def _output_errors(self):
@@ -185,7 +187,14 @@ class _SoundFileWriter(SignalWriter):
         self._file.close()
 
 
-class _WavPipeWriter(SignalWriter):
+class _WavWriter(SignalWriter):
+    """WAV encoded by sigconv (:func:`~sigconv.io.wavstream.encode_measuring`), several times faster than libsndfile."""
+
+    def _encode(self, block):
+        return encode_measuring(block, self.subtype)
+
+
+class _WavPipeWriter(_WavWriter):
     """WAV onto a stream that cannot seek back, with a header that says its true size wherever that is known.
 
     The size is known when the caller promises ``frames``, or when the
@@ -208,9 +217,6 @@ class _WavPipeWriter(SignalWriter):
     def _header(self, frames):
         return streaming_header(self.channels, audio_rate(self.rate), self.subtype,
                                 data_bytes=None if frames is None else frames * self._frame_bytes)
-
-    def _encode(self, block):
-        return encode_measuring(block, self.subtype)
 
     def _write_encoded(self, data, frames):
         if self._promised is not None and self.frames + frames > self._promised:
@@ -244,7 +250,7 @@ class _WavPipeWriter(SignalWriter):
         self._stream.flush()
 
 
-class _WavFileWriter(SignalWriter):
+class _WavFileWriter(_WavWriter):
     """WAV written by sigconv itself: numpy encodes blocks several times faster than libsndfile."""
 
     def __init__(self, path, destination, subtype, rate, channels):
@@ -256,9 +262,6 @@ class _WavFileWriter(SignalWriter):
         header = streaming_header(channels, audio_rate(rate), subtype, reserve_ds64=True)
         self._header_length = len(header)
         self._file.write(header)
-
-    def _encode(self, block):
-        return encode_measuring(block, self.subtype)
 
     def _write_encoded(self, data, frames):
         self._file.write(data)
